@@ -1,0 +1,426 @@
+"""The one generic adapter: a loss becomes an object that every entry point takes.
+
+``Objective`` wraps a ``boostobj.losses.Loss``. The same instance works as
+
+- ``xgb.train(params, dtrain, obj=obj)``                -> ``obj(predt, dmatrix)``
+- ``lgb.train({"objective": obj}, train_set)``          -> ``obj(preds, dataset)``
+- ``xgb.XGBRegressor(objective=obj)``                   -> ``obj(y, pred[, sample_weight=w])``
+- ``lgb.LGBMRegressor(objective=obj)``                  -> ``obj(y, pred, weight, group)``
+
+It knows nothing about any particular loss. Per dataset it caches what does
+not change between rounds: validated and encoded labels, weights folded
+together with the curvature normalisation factor, the start value. The
+framework paths return weighted (gradient, curvature) times that one fixed
+factor; ``grad_hess`` returns the true weighted gradient.
+
+Example
+-------
+>>> import numpy as np
+>>> import boostobj
+>>> obj = boostobj.quantile(alpha=0.9)
+>>> y = np.arange(10.0)
+>>> float(obj.init_score(y))
+8.0
+>>> g, h = obj.grad_hess(y, np.zeros(10))
+>>> bool((h > 0).all())
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from boostobj._array import is_numpy, namespace
+from boostobj.losses import Loss
+
+Array = Any
+_UNSET: Any = object()
+
+
+class StartValueWarning(UserWarning):
+    """Training started from a constant margin far from the loss-optimal one."""
+
+
+def _as_float_1d(name: str, a: Any) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per row), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_weights(w: Any, n: int) -> np.ndarray | None:
+    if w is None:
+        return None
+    w = np.asarray(w)
+    if w.size == 0:  # XGBoost's "no weights"
+        return None
+    w = _as_float_1d("sample_weight", w)
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight has {w.shape[0]} rows but y has {n}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or inf; weights must be finite and >= 0")
+    if (w < 0).any():
+        raise ValueError("sample_weight must be >= 0, got negative weights")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return w
+
+
+class _DataState:
+    """What an objective caches for one dataset (labels, weights, start, scale)."""
+
+    def __init__(self, loss: Loss, y: Any, w: Any, n_outputs: int | None):
+        self.loss = loss
+        self.y = _as_float_1d("y", y)
+        if self.y.shape[0] == 0:
+            raise ValueError("y is empty")
+        self.w = _check_weights(w, self.y.shape[0])
+        self.n_outputs = loss.n_outputs(self.y) if n_outputs is None else n_outputs
+        loss.check_n_outputs(self.n_outputs)
+        loss.check_labels(self.y, self.n_outputs)
+        self._init: np.ndarray | None = None
+        self._scale: np.ndarray | None = None
+        self._encoded: dict = {}
+        self.warned = False
+
+    @property
+    def init(self) -> np.ndarray:
+        if self._init is None:
+            self._init = np.asarray(
+                self.loss.fit_intercept_only(self.y, self.w, self.n_outputs), dtype=np.float64
+            )
+        return self._init
+
+    @property
+    def scale(self) -> np.ndarray:
+        if self._scale is None:
+            self._scale = self.loss.label_scale(self.y, self.w, self.init)
+        return self._scale
+
+    def factor(self) -> np.ndarray:
+        """Fixed curvature normalisation: 1 / curvature at a typical residual.
+
+        A function of the labels alone (through start and scale), so every
+        round and every worker that shares the start and scale agrees on it.
+        """
+        if not self.loss.normalize_curvature:
+            return np.ones(np.shape(self.init))
+        s = np.atleast_1d(self.scale)
+        m = np.zeros((1, s.size)) if self.loss.n_outputs() > 1 else np.zeros(1)
+        t = s[None, :] if m.ndim == 2 else s
+        _, h = self.loss.grad_curvature(np, t, m, self.scale)
+        return np.reshape(1.0 / h, np.shape(self.init))
+
+    def encoded(self, xp: Any, dtype: Any, normalized: bool) -> tuple[Array, Array | None]:
+        """(encoded labels, weights x factor) in the margin's namespace and dtype."""
+        key = (id(xp), np.dtype(dtype) if is_numpy(xp) else str(dtype), normalized)
+        hit = self._encoded.get(key)
+        if hit is None:
+            y = self.y.astype(dtype) if is_numpy(xp) else xp.asarray(self.y, dtype=dtype)
+            t = self.loss.encode_labels(xp, y, self.n_outputs)
+            w = self.w
+            if normalized:
+                f = self.factor()
+                if np.any(f != 1.0):
+                    w = (np.ones(len(self.y)) if w is None else w)
+                    w = w[:, None] * f[None, :] if self.n_outputs > 1 else w * float(f)
+            if w is not None:
+                w = w.astype(dtype) if is_numpy(xp) else xp.asarray(w, dtype=dtype)
+                if self.n_outputs > 1 and w.ndim == 1:
+                    w = w[:, None]
+            hit = (t, w)
+            self._encoded[key] = hit
+        return hit
+
+
+class Metric:
+    """The loss as an eval metric for every entry point (weighted mean on margins).
+
+    - XGBoost native: ``xgb.train(..., custom_metric=obj.metric)`` with
+      ``disable_default_eval_metric=1`` -> ``(name, value)``;
+    - LightGBM native: ``lgb.train(..., feval=obj.metric)``
+      -> ``(name, value, False)``;
+    - XGBoost sklearn: ``eval_metric=obj.metric`` -> value (named by
+      ``__name__``);
+    - LightGBM sklearn: ``eval_metric=obj.metric`` -> ``(name, value, False)``.
+
+    Lower is better. ``boostobj.sklearn`` estimators set it for you.
+    """
+
+    def __init__(self, objective: "Objective"):
+        self.objective = objective
+        self.__name__ = objective.metric_name
+
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = _UNSET) -> Any:
+        obj = self.objective
+        name = self.__name__
+        if hasattr(b, "get_label"):  # native: (margin, dataset)
+            value = obj._loss_value(obj._state_for_dataset(b, a), a)
+            if type(b).__module__.startswith("lightgbm"):
+                return name, value, False
+            return name, value
+        value = obj._loss_value(obj._state_for_arrays(a, sample_weight, b), b)
+        if group is not _UNSET:  # LightGBM's sklearn wrapper passes 4 arguments
+            return name, value, False
+        return value
+
+    def __reduce__(self):
+        return (Metric, (self.objective,))
+
+
+class Objective:
+    """A boosting objective usable unchanged in XGBoost and LightGBM.
+
+    Create one with the factories (``boostobj.quantile(0.9)`` etc.). Public
+    contract:
+
+    - ``grad_hess(y, margin, sample_weight=None)``: exact weighted gradient and
+      the weighted boosting curvature, shaped like ``margin``;
+    - ``loss(y, margin, sample_weight=None)``: weighted mean loss;
+    - ``init_score(y, sample_weight=None)``: loss-optimal constant margin;
+    - ``predict(margin)``: margin to target scale (probabilities for binary
+      and multi-class losses);
+    - ``metric``: the matching eval metric for every entry point;
+    - calling the object: the framework objective for all four entry points.
+
+    Example
+    -------
+    >>> import numpy as np, xgboost as xgb, boostobj
+    >>> X = np.random.default_rng(0).normal(size=(200, 3)); y = 1000 * X[:, 0]
+    >>> obj = boostobj.huber(delta=100.0)
+    >>> bst = xgb.train({"base_score": obj.init_score(y), "disable_default_eval_metric": 1},
+    ...                 xgb.DMatrix(X, y), 20, obj=obj)
+    >>> obj.loss(y, bst.predict(xgb.DMatrix(X))) < obj.loss(y, np.full(200, obj.init_score(y)))
+    True
+    """
+
+    def __init__(self, loss: Loss, factory: str | None = None):
+        self.base_loss = loss
+        self.factory = factory or loss.name
+        self._reset_caches()
+
+    # ---- identity, pickling ----------------------------------------------
+    def _reset_caches(self) -> None:
+        self._by_dataset: "weakref.WeakKeyDictionary[Any, _DataState]" = weakref.WeakKeyDictionary()
+        self._last: tuple | None = None
+        self.metric = Metric(self)
+
+    def __getstate__(self) -> dict:
+        return {"base_loss": self.base_loss, "factory": self.factory}
+
+    def __setstate__(self, state: dict) -> None:
+        self.base_loss = state["base_loss"]
+        self.factory = state["factory"]
+        self._reset_caches()
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.base_loss._params().items())
+        return f"boostobj.{self.factory}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Objective) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    @property
+    def name(self) -> str:
+        """Short loss name."""
+        return self.base_loss.name
+
+    @property
+    def metric_name(self) -> str:
+        """Name under which the eval metric reports."""
+        p = self.base_loss._params()
+        if self.base_loss.name == "quantile":
+            return f"quantile@{p['alpha']}" if np.ndim(p["alpha"]) == 0 else "multi_quantile"
+        return self.base_loss.name
+
+    @property
+    def task(self) -> str:
+        """"regression", "binary" or "multiclass" (for a softmax model)."""
+        return self.base_loss.task
+
+    # ---- data state ---------------------------------------------------------
+    def _state_for_dataset(self, data: Any, margin: Any) -> _DataState:
+        state = self._by_dataset.get(data)
+        if state is None:
+            w = data.get_weight()
+            state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin))
+            self._by_dataset[data] = state
+        self._check_margin(state, margin)
+        return state
+
+    def _state_for_arrays(self, y: Any, w: Any, margin: Any = None) -> _DataState:
+        n_out = None if margin is None else _n_outputs(margin)
+        last = self._last
+        if last is not None:
+            y0, w0, state = last
+            if (n_out is None or n_out == state.n_outputs) and _same(y0, y) and _same(w0, w):
+                if margin is not None:
+                    self._check_margin(state, margin)
+                return state
+        state = _DataState(self.base_loss, y, w, n_out)
+        # keep references (not copies) when the caller reuses the same array
+        self._last = (y, w, state)
+        if margin is not None:
+            self._check_margin(state, margin)
+        return state
+
+    def _check_margin(self, state: _DataState, margin: Any) -> None:
+        shape = tuple(margin.shape)
+        n = state.y.shape[0]
+        if shape[0] != n:
+            raise ValueError(f"margin has {shape[0]} rows but y has {n}")
+        if _n_outputs(margin) != state.n_outputs:
+            raise ValueError(
+                f"{self!r} was set up for {state.n_outputs} output column(s) on this data, "
+                f"got a margin of shape {shape}"
+            )
+
+    # ---- the framework objective -------------------------------------------
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = None) -> tuple[Array, Array]:
+        """Framework entry point: (margin, dataset) natively, (y, margin, ...) in sklearn."""
+        if hasattr(b, "get_label"):
+            margin, state = a, self._state_for_dataset(b, a)
+        else:
+            margin, state = b, self._state_for_arrays(a, sample_weight, b)
+        if not state.warned:
+            state.warned = True
+            self._warn_if_bad_start(state, margin)
+        return self._boosting_grad_hess(state, margin, normalized=True)
+
+    def _boosting_grad_hess(self, state: _DataState, margin: Any, normalized: bool):
+        xp = namespace(margin)
+        m = margin if not is_numpy(xp) else np.asarray(margin)
+        if is_numpy(xp) and m.dtype not in (np.float32, np.float64):
+            m = m.astype(np.float64)
+        shape = m.shape
+        m = _flat(m)
+        t, w = state.encoded(xp, m.dtype, normalized)
+        g, h = self.base_loss.grad_curvature(xp, t, m, state.scale)
+        if w is not None:
+            g = g * w
+            h = h * w
+        return xp.reshape(g, shape), xp.reshape(h, shape)
+
+    def _warn_if_bad_start(self, state: _DataState, margin: Any) -> None:
+        m = np.asarray(margin)
+        first = m[0]
+        if not np.all(m == first):
+            return  # not a constant start: continued training or a custom offset
+        init = np.broadcast_to(state.init, np.shape(first))
+        tol = 1e-3 * np.maximum(np.broadcast_to(state.scale, np.shape(first)), 1e-12)
+        if self.base_loss.task != "regression":
+            tol = 1e-3 + 1e-4 * np.abs(init)
+        if np.any(np.abs(first - init) > tol):
+            warnings.warn(
+                f"{self!r}: training starts from the constant margin {np.round(first, 4).tolist()}, "
+                f"not the loss-optimal {np.round(init, 4).tolist()}. Pass "
+                "base_score=obj.init_score(y) (XGBoost) or Dataset(init_score=obj.init_score_array(y)) "
+                "(LightGBM), or use the boostobj.sklearn estimators, which do it for you.",
+                StartValueWarning,
+                stacklevel=3,
+            )
+
+    # ---- framework-free contract ---------------------------------------------
+    def grad_hess(self, y: Any, margin: Any, sample_weight: Any = None) -> tuple[Array, Array]:
+        """Exact weighted gradient and weighted curvature of the loss at ``margin``.
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> g, h = boostobj.log_cosh().grad_hess(np.array([0.0, 5.0]), np.zeros(2))
+        >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()
+        ([-0.0, -0.9999], [1.0, 0.2])
+        """
+        state = self._state_for_arrays(y, sample_weight, margin)
+        return self._boosting_grad_hess(state, margin, normalized=False)
+
+    def loss(self, y: Any, margin: Any, sample_weight: Any = None) -> float:
+        """Weighted mean loss (for K quantiles: the sum of the K pinball losses).
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> boostobj.quantile(0.5).loss(np.array([1.0, -1.0]), np.zeros(2))
+        0.5
+        """
+        state = self._state_for_arrays(y, sample_weight, margin)
+        return self._loss_value(state, margin)
+
+    def _loss_value(self, state: _DataState, margin: Any) -> float:
+        xp = namespace(margin)
+        m = _flat(margin if not is_numpy(xp) else np.asarray(margin, dtype=np.float64))
+        t, _ = state.encoded(xp, m.dtype, normalized=False)
+        per = self.base_loss.point_loss(xp, t, m, state.scale)
+        if per.ndim == 2:
+            per = xp.sum(per, axis=1)
+        per = np.asarray(per.get() if hasattr(per, "get") else per, dtype=np.float64)
+        return float(np.average(per, weights=state.w))
+
+    def init_score(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
+        """The loss-optimal constant margin: a float, or an array of K starts.
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> round(boostobj.exponential().init_score(np.array([1, 1, 1, 0])), 6)  # log-odds
+        1.098612
+        """
+        init = self._state_for_arrays(y, sample_weight).init
+        return float(init) if init.ndim == 0 else init.copy()
+
+    def init_score_array(self, y: Any, sample_weight: Any = None) -> np.ndarray:
+        """Per-row start margins for ``lgb.Dataset(init_score=...)``: (n,) or (n, K)."""
+        state = self._state_for_arrays(y, sample_weight)
+        init = state.init
+        shape = (len(state.y),) + np.shape(init)
+        return np.broadcast_to(init, shape).copy()
+
+    def n_outputs(self, y: Any = None) -> int:
+        """Margin columns the model needs (1 = a 1-D margin)."""
+        return self.base_loss.n_outputs(None if y is None else _as_float_1d("y", y))
+
+    def predict(self, margin: Any) -> Array:
+        """Margin to target scale: identity (sorted for K quantiles), or probabilities.
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> boostobj.focal().predict(np.array([0.0])).tolist()
+        [0.5]
+        """
+        xp = namespace(margin)
+        m = _flat(margin if not is_numpy(xp) else np.asarray(margin))
+        return self.base_loss.predict_link(_n_outputs(m)).inverse(m)
+
+
+def _n_outputs(margin: Any) -> int:
+    shape = tuple(margin.shape)
+    return shape[1] if len(shape) == 2 else 1
+
+
+def _flat(m: Any) -> Any:
+    """An (n, 1) margin is a single output: work on it as (n,)."""
+    return m[:, 0] if m.ndim == 2 and m.shape[1] == 1 else m
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None:
+        na = a is None or np.size(a) == 0
+        nb = b is None or np.size(b) == 0
+        return na and nb
+    a = np.asarray(a)
+    b = np.asarray(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b))

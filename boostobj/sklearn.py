@@ -1,0 +1,273 @@
+"""Drop-in scikit-learn estimators: the stock names, with the traps removed.
+
+``XGBRegressor``, ``XGBClassifier``, ``LGBMRegressor`` and ``LGBMClassifier``
+subclass the frameworks' own estimators. With a boostobj objective they
+
+- start from the loss-optimal constant (``obj.init_score(y, sample_weight)``):
+  XGBoost through ``base_score``, LightGBM through ``init_score`` that is then
+  baked into the first trees, so ``booster_.predict`` and saved models
+  include it;
+- predict on the target scale (``obj.predict``), with real probabilities
+  from ``predict_proba`` (LightGBM's stock classifier returns raw scores for
+  custom objectives);
+- evaluate eval sets with the matching metric (``obj.metric``), so early
+  stopping works;
+- set ``num_target`` / ``num_class`` for multi-quantile objectives.
+
+With any other objective they behave exactly like the stock classes.
+
+Example
+-------
+>>> import numpy as np, boostobj
+>>> from boostobj.sklearn import LGBMRegressor
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(300, 2)); y = 1000 + 100 * X[:, 0] + 10 * rng.normal(size=300)
+>>> model = LGBMRegressor(objective=boostobj.quantile(0.9), n_estimators=50, verbose=-1).fit(X, y)
+>>> bool(0.8 < np.mean(y <= model.predict(X)) < 1.0)
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import xgboost as xgb
+
+from boostobj.objective import Objective
+
+__all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
+
+
+def _ours(objective: Any) -> Objective | None:
+    return objective if isinstance(objective, Objective) else None
+
+
+def _as_base_score(init: Any) -> float | list[float]:
+    return float(init) if np.ndim(init) == 0 else [float(v) for v in np.ravel(init)]
+
+
+class _XGBMixin:
+    """Injects the start value, output count and metric into the XGBoost params."""
+
+    _boostobj_extra: dict | None = None
+
+    def get_xgb_params(self) -> dict:
+        params = super().get_xgb_params()  # type: ignore[misc]
+        params.update(self._boostobj_extra or {})
+        return params
+
+    def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, base_score: Any,
+                      kwargs: dict) -> Any:
+        obj = _ours(self.objective)  # type: ignore[attr-defined]
+        extra: dict = {}
+        if self.base_score is None:  # type: ignore[attr-defined]  # respect an explicit start
+            extra["base_score"] = base_score
+        if obj.n_outputs() > 1 and "num_target" not in self.get_params():  # type: ignore[attr-defined]
+            extra["num_target"] = obj.n_outputs()
+        metric_was = self.eval_metric  # type: ignore[attr-defined]
+        if metric_was is None:
+            self.eval_metric = obj.metric  # type: ignore[attr-defined]
+            extra["disable_default_eval_metric"] = 1
+        self._boostobj_extra = extra
+        try:
+            fit(X, y, sample_weight=sample_weight, **kwargs)
+        finally:
+            self._boostobj_extra = None
+            self.eval_metric = metric_was  # type: ignore[attr-defined]
+        return self
+
+    def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:
+        return super().predict(X, output_margin=True, **kwargs)  # type: ignore[misc]
+
+    def __sklearn_tags__(self):  # XGBoost's own tags, unchanged
+        return super().__sklearn_tags__()  # type: ignore[misc]
+
+
+class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
+    """``xgboost.XGBRegressor`` that starts from ``obj.init_score`` and predicts
+    on the target scale (K sorted quantiles for a multi-quantile objective).
+
+    >>> import numpy as np, boostobj
+    >>> X = np.random.default_rng(1).normal(size=(200, 2)); y = 500.0 + 50 * X[:, 0]
+    >>> m = XGBRegressor(objective=boostobj.huber(delta=10.0), n_estimators=20).fit(X, y)
+    >>> bool(abs(m.predict(X).mean() - 500) < 10)
+    True
+    """
+
+    def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **kwargs: Any) -> "XGBRegressor":
+        obj = _ours(self.objective)
+        if obj is None:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        init = _as_base_score(obj.init_score(y, sample_weight))
+        return self._boostobj_fit(super().fit, X, y, sample_weight, init, kwargs)
+
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        obj = _ours(self.objective)
+        if obj is None:
+            return super().predict(X, **kwargs)
+        return np.asarray(obj.predict(self._margin(X, **kwargs)))
+
+
+class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
+    """``xgboost.XGBClassifier`` that starts from ``obj.init_score`` (log-odds
+    or K class starts) and whose ``predict_proba`` is ``obj.predict``.
+
+    >>> import numpy as np, boostobj
+    >>> rng = np.random.default_rng(2); X = rng.normal(size=(400, 2))
+    >>> y = (rng.random(400) < 0.1 + 0.1 * (X[:, 0] > 0)).astype(int)
+    >>> m = XGBClassifier(objective=boostobj.exponential(), n_estimators=5).fit(X, y)
+    >>> bool(abs(m.predict_proba(X)[:, 1].mean() - y.mean()) < 0.05)
+    True
+    """
+
+    def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **kwargs: Any) -> "XGBClassifier":
+        obj = _ours(self.objective)
+        if obj is None:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        init = obj.init_score(y, sample_weight)
+        if np.ndim(init) == 0:
+            # XGBClassifier trains under "binary:logistic", whose base_score is a probability.
+            init = float(obj.predict(np.asarray([init]))[0])
+        return self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+
+    def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
+        obj = _ours(self.objective)
+        if obj is None:
+            return super().predict_proba(X, **kwargs)
+        return _two_columns(np.asarray(obj.predict(self._margin(X, **kwargs))))
+
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        if _ours(self.objective) is None:
+            return super().predict(X, **kwargs)
+        return self.classes_[np.argmax(self.predict_proba(X, **kwargs), axis=1)]
+
+
+def _two_columns(p: np.ndarray) -> np.ndarray:
+    return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
+
+
+class _LGBMMixin:
+    """Init score in, baked into the first trees, metric and num_class set."""
+
+    _boostobj_extra: dict | None = None
+
+    def _process_params(self, stage: str) -> dict:
+        params = super()._process_params(stage)  # type: ignore[misc]
+        params.update(self._boostobj_extra or {})
+        return params
+
+    def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
+        obj = _ours(self.objective)  # type: ignore[attr-defined]
+        if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
+            fit(X, y, sample_weight=sample_weight, **kwargs)
+            return self
+        y_enc = self._encode_labels(y)
+        init = obj.init_score(y_enc, sample_weight)
+        kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight)
+        eval_set = kwargs.get("eval_set")
+        if eval_set:
+            if isinstance(eval_set, tuple):
+                eval_set = [eval_set]
+            kwargs["eval_init_score"] = [
+                np.broadcast_to(init, (len(ys),) + np.shape(init)).copy() for _, ys in eval_set
+            ]
+            if kwargs.get("eval_metric") is None:
+                kwargs["eval_metric"] = obj.metric
+        k = obj.n_outputs()
+        extra: dict = {}
+        if k > 1 and self.task_ == "regression":
+            extra["num_class"] = k
+        if not any(a in self.get_params() for a in ("metric", "metrics", "metric_types")):  # type: ignore[attr-defined]
+            extra["metric"] = "None"  # the stock default (l2 / logloss) does not match our loss
+        self._boostobj_extra = extra
+        try:
+            fit(X, y, sample_weight=sample_weight, **kwargs)
+        finally:
+            self._boostobj_extra = None
+        _bake_init_score(self.booster_, init)
+        return self
+
+    task_ = "regression"
+
+    def _encode_labels(self, y: Any) -> Any:
+        return y
+
+
+def _bake_init_score(booster: lgb.Booster, init: Any) -> None:
+    """Add the start margin to every leaf of the first iteration's trees.
+
+    LightGBM keeps no intercept; after this, predictions (and saved models)
+    include the start value with no extra step.
+    """
+    init = np.atleast_1d(np.asarray(init, dtype=np.float64))
+    trees = booster.dump_model(num_iteration=1)["tree_info"]
+    for k, c in enumerate(init):
+        tree = trees[k]
+        for leaf in range(tree["num_leaves"]):
+            booster.set_leaf_output(tree["tree_index"], leaf,
+                                    booster.get_leaf_output(tree["tree_index"], leaf) + float(c))
+
+
+class LGBMRegressor(_LGBMMixin, lgb.LGBMRegressor):
+    """``lightgbm.LGBMRegressor`` that starts from ``obj.init_score`` and predicts
+    on the target scale (K sorted quantiles for a multi-quantile objective).
+
+    >>> import numpy as np, boostobj
+    >>> X = np.random.default_rng(1).normal(size=(200, 2)); y = 500.0 + 50 * X[:, 0]
+    >>> m = LGBMRegressor(objective=boostobj.quantile([0.1, 0.5, 0.9]), n_estimators=20, verbose=-1)
+    >>> m.fit(X, y).predict(X).shape
+    (200, 3)
+    """
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMRegressor":
+        if _ours(self.objective) is None:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        return self._boostobj_fit(super().fit, X, y, sample_weight, kwargs)
+
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        obj = _ours(self.objective)
+        if obj is None or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
+            return super().predict(X, **kwargs)
+        kwargs.pop("raw_score", None)
+        return np.asarray(obj.predict(super().predict(X, raw_score=True, **kwargs)))
+
+
+class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
+    """``lightgbm.LGBMClassifier`` that starts from ``obj.init_score`` and whose
+    ``predict_proba`` returns probabilities (``obj.predict``), not raw scores.
+
+    >>> import numpy as np, boostobj
+    >>> rng = np.random.default_rng(2); X = rng.normal(size=(400, 2))
+    >>> y = np.where(rng.random(400) < 0.2, "yes", "no")
+    >>> m = LGBMClassifier(objective=boostobj.exponential(), n_estimators=5, verbose=-1).fit(X, y)
+    >>> np.allclose(m.predict_proba(X).sum(axis=1), 1.0)
+    True
+    """
+
+    task_ = "classification"
+
+    def _encode_labels(self, y: Any) -> Any:
+        # the objective sees LightGBM's encoding 0..K-1 of the classes
+        from sklearn.preprocessing import LabelEncoder
+
+        return LabelEncoder().fit_transform(np.ravel(y))
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMClassifier":
+        if _ours(self.objective) is None:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        return self._boostobj_fit(super().fit, X, y, sample_weight, kwargs)
+
+    def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
+        obj = _ours(self.objective)
+        if obj is None or kwargs.get("pred_leaf") or kwargs.get("pred_contrib") or kwargs.get("raw_score"):
+            return super().predict_proba(X, **kwargs)
+        raw = super().predict(X, raw_score=True, **kwargs)
+        return _two_columns(np.asarray(obj.predict(raw)))
+
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        if _ours(self.objective) is None or kwargs.get("raw_score") or kwargs.get("pred_leaf") \
+                or kwargs.get("pred_contrib"):
+            return super().predict(X, **kwargs)
+        return self.classes_[np.argmax(self.predict_proba(X, **kwargs), axis=1)]

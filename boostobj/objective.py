@@ -77,7 +77,8 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
 class _DataState:
     """What an objective caches for one dataset (labels, weights, start, scale)."""
 
-    def __init__(self, loss: Loss, y: Any, w: Any, n_outputs: int | None):
+    def __init__(self, loss: Loss, y: Any, w: Any, n_outputs: int | None,
+                 start: tuple[np.ndarray, np.ndarray] | None = None):
         self.loss = loss
         self.y = _as_float_1d("y", y)
         if self.y.shape[0] == 0:
@@ -86,8 +87,9 @@ class _DataState:
         self.n_outputs = loss.n_outputs(self.y) if n_outputs is None else n_outputs
         loss.check_n_outputs(self.n_outputs)
         loss.check_labels(self.y, self.n_outputs)
-        self._init: np.ndarray | None = None
-        self._scale: np.ndarray | None = None
+        # a pinned (start, scale) replaces the local statistics: every worker
+        # of a distributed fit then normalises its partition identically
+        self._init, self._scale = start if start is not None else (None, None)
         self._encoded: dict = {}
         self.warned = False
 
@@ -202,9 +204,12 @@ class Objective:
     True
     """
 
-    def __init__(self, loss: Loss, factory: str | None = None):
+    def __init__(self, loss: Loss, factory: str | None = None,
+                 start: tuple[Any, Any] | None = None):
         self.base_loss = loss
         self.factory = factory or loss.name
+        self._start = None if start is None else (
+            np.asarray(start[0], dtype=np.float64), np.asarray(start[1], dtype=np.float64))
         self._reset_caches()
 
     # ---- identity, pickling ----------------------------------------------
@@ -214,16 +219,45 @@ class Objective:
         self.metric = Metric(self)
 
     def __getstate__(self) -> dict:
-        return {"base_loss": self.base_loss, "factory": self.factory}
+        return {"base_loss": self.base_loss, "factory": self.factory, "start": self._start}
 
     def __setstate__(self, state: dict) -> None:
         self.base_loss = state["base_loss"]
         self.factory = state["factory"]
+        self._start = state.get("start")
         self._reset_caches()
+
+    def with_start(self, init_score: Any, label_scale: Any) -> "Objective":
+        """A copy that uses this start margin and label scale on every dataset.
+
+        Distributed training needs it: each worker sees only its partition,
+        and the curvature normalisation (a function of start and scale) must
+        be the same everywhere. ``boostobj.dask`` computes both globally.
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> obj = boostobj.quantile(0.5)
+        >>> y = np.arange(100.0)
+        >>> pinned = obj.with_start(obj.init_score(y), obj.label_scale(y))
+        >>> a, b = obj.grad_hess(y, np.zeros(100)), pinned.grad_hess(y[:50], np.zeros(50))
+        >>> bool(np.array_equal(a[1][:50], b[1]))
+        True
+        """
+        return Objective(self.base_loss, self.factory, (init_score, label_scale))
+
+    def label_scale(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
+        """Typical residual at the start (weighted median of |y - init_score|).
+
+        It sets the curvature normalisation and the quantile curvature guard.
+        """
+        scale = self._state_for_arrays(y, sample_weight).scale
+        return float(scale) if np.ndim(scale) == 0 else np.array(scale)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.base_loss._params().items())
-        return f"boostobj.{self.factory}({params})"
+        pinned = "" if self._start is None else f".with_start({self._start[0].tolist()!r}, {self._start[1].tolist()!r})"
+        return f"boostobj.{self.factory}({params}){pinned}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Objective) and repr(self) == repr(other)
@@ -254,7 +288,7 @@ class Objective:
         state = self._by_dataset.get(data)
         if state is None:
             w = data.get_weight()
-            state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin))
+            state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin), self._start)
             self._by_dataset[data] = state
         self._check_margin(state, margin)
         return state
@@ -268,7 +302,7 @@ class Objective:
                 if margin is not None:
                     self._check_margin(state, margin)
                 return state
-        state = _DataState(self.base_loss, y, w, n_out)
+        state = _DataState(self.base_loss, y, w, n_out, self._start)
         # keep references (not copies) when the caller reuses the same array
         self._last = (y, w, state)
         if margin is not None:

@@ -1,0 +1,100 @@
+"""Which device a framework will really train on, with one clear warning on fallback.
+
+Policy
+------
+- XGBoost (``device="cuda"``): its pip wheel is CUDA-enabled and falls back to
+  the CPU by itself when no GPU is visible; boostobj detects that once,
+  warns once (``DeviceFallbackWarning``) and reports ``"cpu"``.
+- LightGBM (``device_type="gpu"``, OpenCL; ``"cuda"`` needs a source build):
+  the framework raises instead of falling back, so boostobj probes once with
+  a tiny dataset and, if that fails, falls back to the CPU with one warning.
+
+Example
+-------
+>>> from boostobj.device import resolve_device
+>>> resolve_device("cpu", "xgboost")
+'cpu'
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+__all__ = ["DeviceFallbackWarning", "resolve_device", "xgboost_device_params", "lightgbm_device_params"]
+
+_VALID = ("cpu", "cuda", "gpu")
+
+
+class DeviceFallbackWarning(UserWarning):
+    """A GPU was requested but is not usable; training runs on the CPU."""
+
+
+@functools.lru_cache(maxsize=None)
+def _xgboost_gpu_works() -> tuple[bool, str]:
+    import xgboost as xgb
+
+    if not xgb.build_info().get("USE_CUDA", False):
+        return False, "this XGBoost build has no CUDA support"
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            bst = xgb.train({"device": "cuda", "tree_method": "hist"}, xgb.DMatrix(X, np.arange(10.0)), 1)
+            used = bst.save_config()
+        except Exception as exc:  # noqa: BLE001 - any failure means "no usable GPU"
+            return False, f"XGBoost could not train on cuda ({str(exc).splitlines()[0][:120]})"
+    fallback = any("cuda" in str(w.message).lower() or "gpu" in str(w.message).lower() for w in caught)
+    if fallback or '"cuda' not in used:
+        return False, "no CUDA device is visible to XGBoost"
+    return True, ""
+
+
+@functools.lru_cache(maxsize=None)
+def _lightgbm_gpu_works(device_type: str) -> tuple[bool, str]:
+    import lightgbm as lgb
+
+    X = np.arange(200, dtype=np.float64).reshape(100, 2)
+    try:
+        lgb.train({"device_type": device_type, "verbose": -1, "num_leaves": 2},
+                  lgb.Dataset(X, np.arange(100.0)), 1)
+    except Exception as exc:  # noqa: BLE001 - LightGBM raises LightGBMError or a C++ fatal
+        return False, f"LightGBM device_type={device_type!r} failed ({str(exc).splitlines()[0][:120]})"
+    return True, ""
+
+
+def resolve_device(device: str, framework: str) -> str:
+    """The device ``framework`` will actually use for ``device`` ("cpu" or "cuda").
+
+    Requests for a GPU that is not usable return ``"cpu"`` and warn once.
+    Raises ValueError for an unknown device or framework.
+    """
+    if device not in _VALID:
+        raise ValueError(f"device must be one of {_VALID}, got {device!r}")
+    if framework not in ("xgboost", "lightgbm"):
+        raise ValueError(f"framework must be 'xgboost' or 'lightgbm', got {framework!r}")
+    if device == "cpu":
+        return "cpu"
+    ok, why = _xgboost_gpu_works() if framework == "xgboost" else _lightgbm_gpu_works("gpu")
+    if ok:
+        return "cuda"
+    _warn_once(framework, why)
+    return "cpu"
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(framework: str, why: str) -> None:
+    warnings.warn(f"GPU requested for {framework} but {why}; training on the CPU instead.",
+                  DeviceFallbackWarning, stacklevel=3)
+
+
+def xgboost_device_params(device: str) -> dict:
+    """XGBoost params for the resolved device (``{"device": ..., "tree_method": "hist"}``)."""
+    return {"device": resolve_device(device, "xgboost"), "tree_method": "hist"}
+
+
+def lightgbm_device_params(device: str) -> dict:
+    """LightGBM params for the resolved device (``device_type`` "gpu" or "cpu")."""
+    return {"device_type": "gpu" if resolve_device(device, "lightgbm") == "cuda" else "cpu"}

@@ -1,0 +1,1 @@
+"""Placeholder: the sinc(x) experiment is being written (issue 4)."""

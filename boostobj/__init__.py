@@ -24,10 +24,12 @@ from typing import Sequence
 
 from boostobj.losses import Exponential, Focal, Huber, LogCosh, Quantile, SquaredError
 from boostobj.objective import Metric, Objective, StartValueWarning
+from boostobj.intervals import IntervalRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "IntervalRegressor",
     "Metric",
     "Objective",
     "StartValueWarning",

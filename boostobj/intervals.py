@@ -352,7 +352,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         need = min_calibration_rows(float(self.coverage))
         if n_cal < need or n - n_cal < 1:
             raise ValueError(
-                f"calibration_size={self.calibration_size} of {n} rows gives {n_cal} calibration rows, "
+                f"n_samples={n}: calibration_size={self.calibration_size} gives {n_cal} calibration rows, "
                 f"but coverage={self.coverage} needs at least {need} (ceil((n_cal + 1) * coverage) <= "
                 "n_cal) and at least one training row. Use more data, a larger calibration_size "
                 "or a lower coverage."

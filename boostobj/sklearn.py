@@ -12,7 +12,12 @@ subclass the frameworks' own estimators. With a boostobj objective they
   custom objectives);
 - evaluate eval sets with the matching metric (``obj.metric``), so early
   stopping works;
-- set ``num_target`` / ``num_class`` for multi-quantile objectives.
+- set ``num_target`` / ``num_class`` for multi-quantile objectives;
+- take any class labels (``XGBClassifier`` too, which otherwise demands
+  0..K-1) and pass scikit-learn's estimator checks (see
+  ``tests/test_sklearn_compat.py``); LightGBM keeps unsplittable features
+  (``feature_pre_filter=False``) so tiny data gives the constant model
+  instead of LightGBM's abort with a callable objective.
 
 With any other objective they behave exactly like the stock classes.
 
@@ -42,6 +47,27 @@ __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
 
 def _ours(objective: Any) -> Objective | None:
     return objective if isinstance(objective, Objective) else None
+
+
+def _check_fit_inputs(y: Any, sample_weight: Any) -> None:
+    """Errors that must name their cause before the objective sees the data."""
+    if y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    if np.iscomplexobj(np.asarray(y)):  # the objective would drop the imaginary part
+        raise ValueError("Complex data not supported: y is complex")
+    if sample_weight is not None:
+        w = np.asarray(sample_weight)
+        if w.size and w.dtype.kind in "biuf" and np.all(w == 0):
+            raise ValueError("sample_weight is all zero: at least one weight must be positive")
+
+
+def _single_output_tags(tags: Any) -> Any:
+    """A boostobj objective takes one label per row: no multi-output or multi-label y."""
+    tags.target_tags.multi_output = False
+    tags.target_tags.single_output = True
+    if tags.classifier_tags is not None:
+        tags.classifier_tags.multi_label = False
+    return tags
 
 
 def _as_base_score(init: Any) -> float | list[float]:
@@ -81,8 +107,9 @@ class _XGBMixin:
     def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:
         return super().predict(X, output_margin=True, **kwargs)  # type: ignore[misc]
 
-    def __sklearn_tags__(self):  # XGBoost's own tags, unchanged
-        return super().__sklearn_tags__()  # type: ignore[misc]
+    def __sklearn_tags__(self):  # XGBoost's own tags; single-output y with our objective
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        return _single_output_tags(tags) if _ours(self.objective) is not None else tags  # type: ignore[attr-defined]
 
 
 class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
@@ -100,6 +127,7 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        _check_fit_inputs(y, sample_weight)
         init = _as_base_score(obj.init_score(y, sample_weight))
         return self._boostobj_fit(super().fit, X, y, sample_weight, init, kwargs)
 
@@ -122,15 +150,33 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
     True
     """
 
+    _boostobj_classes: np.ndarray | None = None
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class labels (any labels with a boostobj objective; 0..K-1 otherwise)."""
+        if self._boostobj_classes is not None:
+            return self._boostobj_classes
+        return np.arange(self.n_classes_)
+
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **kwargs: Any) -> "XGBClassifier":
+        self._boostobj_classes = None
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        _check_fit_inputs(y, sample_weight)
+        # like LightGBM and scikit-learn, take any labels and train on 0..K-1
+        encoder = _label_encoder(y)
+        y = encoder.transform(_labels_1d(y))
+        if kwargs.get("eval_set"):
+            kwargs["eval_set"] = [(Xe, encoder.transform(_labels_1d(ye))) for Xe, ye in kwargs["eval_set"]]
         init = obj.init_score(y, sample_weight)
         if np.ndim(init) == 0:
             # XGBClassifier trains under "binary:logistic", whose base_score is a probability.
             init = float(obj.predict(np.asarray([init]))[0])
-        return self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+        self._boostobj_classes = encoder.classes_
+        return self
 
     def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
         obj = _ours(self.objective)
@@ -141,7 +187,20 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         if _ours(self.objective) is None:
             return super().predict(X, **kwargs)
-        return self.classes_[np.argmax(self.predict_proba(X, **kwargs), axis=1)]
+        proba = self.predict_proba(X, **kwargs)  # raises NotFittedError first when unfitted
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _labels_1d(y: Any) -> np.ndarray:
+    from sklearn.utils.validation import column_or_1d
+
+    return column_or_1d(np.asarray(y), warn=True)
+
+
+def _label_encoder(y: Any) -> Any:
+    from sklearn.preprocessing import LabelEncoder
+
+    return LabelEncoder().fit(_labels_1d(y))
 
 
 def _two_columns(p: np.ndarray) -> np.ndarray:
@@ -160,6 +219,7 @@ class _LGBMMixin:
 
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
+        _check_fit_inputs(y, sample_weight)
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             fit(X, y, sample_weight=sample_weight, **kwargs)
             return self
@@ -181,6 +241,12 @@ class _LGBMMixin:
             extra["num_class"] = k
         if not any(a in self.get_params() for a in ("metric", "metrics", "metric_types")):  # type: ignore[attr-defined]
             extra["metric"] = "None"  # the stock default (l2 / logloss) does not match our loss
+        if "feature_pre_filter" not in self.get_params():  # type: ignore[attr-defined]
+            # LightGBM drops the features it cannot split (min_child_samples) and,
+            # with a callable objective, aborts when none is left ("Check failed:
+            # num_features() > 0") where a built-in one trains a constant model.
+            # Keeping them gives the same trees, and the constant model on tiny data.
+            extra["feature_pre_filter"] = False
         self._boostobj_extra = extra
         try:
             fit(X, y, sample_weight=sample_weight, **kwargs)
@@ -193,6 +259,10 @@ class _LGBMMixin:
 
     def _encode_labels(self, y: Any) -> Any:
         return y
+
+    def __sklearn_tags__(self):  # LightGBM's own tags; single-output y with our objective
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        return _single_output_tags(tags) if _ours(self.objective) is not None else tags  # type: ignore[attr-defined]
 
 
 def _bake_init_score(booster: lgb.Booster, init: Any) -> None:
@@ -250,9 +320,7 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
 
     def _encode_labels(self, y: Any) -> Any:
         # the objective sees LightGBM's encoding 0..K-1 of the classes
-        from sklearn.preprocessing import LabelEncoder
-
-        return LabelEncoder().fit_transform(np.ravel(y))
+        return _label_encoder(y).transform(_labels_1d(y))
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMClassifier":
         if _ours(self.objective) is None:

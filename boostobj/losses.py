@@ -151,16 +151,20 @@ class Loss:
     def label_scale(self, y: np.ndarray, w: np.ndarray | None, init: np.ndarray) -> np.ndarray:
         """Typical residual size at the start: weighted median of |y - init|.
 
-        Falls back to the weighted mean when more than half the residuals are
-        0, and to 1 for constant labels. Same shape as ``init``.
+        Falls back to the weighted mean |y - init| when more than half the
+        residuals are 0, then (constant labels) to the mean |y|, so the scale
+        stays proportional to the labels; 1 only when every label is 0.
+        Same shape as ``init``.
         """
         init = np.asarray(init, dtype=np.float64)
         out = np.empty(init.shape)
         for k, c in np.ndenumerate(init):
             r = np.abs(y - c)
             s = float(weighted_quantile(r, w, 0.5))
-            if s <= 0:
+            if not s > 0:
                 s = float(np.average(r, weights=w))
+            if not s > 0:
+                s = float(np.average(np.abs(y), weights=w))
             out[k] = s if s > 0 else 1.0
         return out
 
@@ -189,7 +193,28 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
         g, _ = loss.grad_curvature(np, y, np.full_like(y, c), scale)
         return float(np.average(g, weights=w))
 
-    return np.asarray(brentq(mean_grad, lo, hi, xtol=1e-12 * (hi - lo), rtol=1e-14))
+    # disp=False: at the limits of float precision take the best bracketed estimate
+    xtol = max(1e-12 * (hi - lo), 1e-300)  # stays positive for subnormal spreads
+    root = brentq(mean_grad, lo, hi, xtol=xtol, rtol=1e-14, maxiter=200, disp=False)
+    tol = 1e-12 * float(np.max(np.abs(loss.grad_curvature(np, y, np.full_like(y, root), scale)[0])))
+    if abs(mean_grad(root)) <= tol:
+        # A flat stretch of minimisers (Huber with a gap wider than 2 delta in
+        # the data): return its middle, so the answer does not depend on
+        # where the root finder happened to land (weights vs repeated rows).
+        left, right = _bisect(lambda c: mean_grad(c) < -tol, lo, root), _bisect(
+            lambda c: mean_grad(c) <= tol, root, hi)
+        root = 0.5 * (left + right)
+    return np.asarray(root)
+
+
+def _bisect(below: Any, a: float, b: float) -> float:
+    """Boundary in [a, b] where the monotone predicate ``below`` turns False."""
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        if mid in (a, b):
+            break
+        a, b = (mid, b) if below(mid) else (a, mid)
+    return 0.5 * (a + b)
 
 
 class SquaredError(Loss):
@@ -329,9 +354,8 @@ class Quantile(Loss):
         return len(self._alphas) if self.multi else 1
 
     def _alpha_row(self, xp, m):
-        if not self.multi:
-            return self.alpha
-        return xp.asarray(self._alphas, dtype=m.dtype)
+        # an array in the margin's dtype, so float32 margins give float32 gradients
+        return xp.asarray(self._alphas if self.multi else self.alpha, dtype=m.dtype)
 
     def point_loss(self, xp, t, m, scale):
         r = t - m
@@ -342,7 +366,9 @@ class Quantile(Loss):
         r = t - m
         a = self._alpha_row(xp, m)
         g = xp.where(r > 0, -a, 1.0 - a)
-        eps = self.eps * xp.asarray(scale, dtype=m.dtype)
+        # the guard stays above sqrt(tiny) of the dtype, so weights times 1/eps stay finite
+        floor = float(np.sqrt(xp.finfo(m.dtype).tiny))
+        eps = xp.maximum(self.eps * xp.asarray(scale, dtype=m.dtype), floor)
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
 
@@ -396,7 +422,7 @@ class _BinaryLoss(Loss):
             return np.asarray(lo)
         if d(hi) <= 0:
             return np.asarray(hi)
-        return np.asarray(brentq(d, lo, hi, xtol=1e-12, rtol=1e-14))
+        return np.asarray(brentq(d, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=200, disp=False))
 
 
 class Exponential(_BinaryLoss):
@@ -424,7 +450,7 @@ class Exponential(_BinaryLoss):
 
     def grad_curvature(self, xp, t, m, scale):
         e = xp.exp(xp.minimum(-0.5 * t * m, _EXP_CLIP))
-        return -0.5 * t * e, 0.25 * e
+        return -0.5 * t * e, _floor(xp, 0.25 * e)
 
 
 class Focal(_BinaryLoss):
@@ -516,7 +542,8 @@ class Focal(_BinaryLoss):
     def _alpha_t(self, xp, s, m):
         if self.alpha is None:
             return 1.0
-        return xp.where(s > 0, self.alpha, 1.0 - self.alpha)
+        a = xp.asarray(self.alpha, dtype=m.dtype)
+        return xp.where(s > 0, a, 1.0 - a)
 
     def point_loss(self, xp, t, m, scale):
         if m.ndim == 2 and m.shape[1] > 1:

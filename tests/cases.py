@@ -1,0 +1,55 @@
+"""Every loss over a grid of its parameters, shared by the test modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import boostobj
+
+REGRESSION = {
+    "squared_error": lambda: boostobj.squared_error(),
+    "log_cosh": lambda: boostobj.log_cosh(),
+    "huber(0.5)": lambda: boostobj.huber(0.5),
+    "huber(2)": lambda: boostobj.huber(2.0),
+    "quantile(0.1)": lambda: boostobj.quantile(0.1),
+    "quantile(0.5)": lambda: boostobj.quantile(0.5),
+    "quantile(0.9)": lambda: boostobj.quantile(0.9),
+    "quantile([.05,.5,.95])": lambda: boostobj.quantile([0.05, 0.5, 0.95]),
+}
+BINARY = {
+    "exponential": lambda: boostobj.exponential(),
+    "focal(0)": lambda: boostobj.focal(0.0),
+    "focal(0.5,0.25)": lambda: boostobj.focal(0.5, 0.25),
+    "focal(2)": lambda: boostobj.focal(2.0),
+    "focal(5,0.75)": lambda: boostobj.focal(5.0, 0.75),
+}
+MULTICLASS = {
+    "focal(0)x3": lambda: boostobj.focal(0.0),
+    "focal(2)x3": lambda: boostobj.focal(2.0),
+    "focal(1,alpha3)": lambda: boostobj.focal(1.0, [0.2, 0.5, 0.3]),
+}
+
+
+def labels_for(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Valid labels for a kind of loss."""
+    if kind == "regression":
+        return rng.normal(size=n) * 3.0
+    if kind == "binary":
+        return rng.integers(0, 2, n).astype(np.float64)
+    return rng.integers(0, 3, n).astype(np.float64)
+
+
+def margin_shape(obj: boostobj.Objective, kind: str, n: int) -> tuple[int, ...]:
+    """Margin shape a model of this objective has."""
+    if kind == "multiclass":
+        return (n, 3)
+    k = obj.n_outputs()
+    return (n,) if k == 1 else (n, k)
+
+
+ALL_CASES = (
+    [pytest.param(f, "regression", id=k) for k, f in REGRESSION.items()]
+    + [pytest.param(f, "binary", id=k) for k, f in BINARY.items()]
+    + [pytest.param(f, "multiclass", id=k) for k, f in MULTICLASS.items()]
+)

@@ -1,0 +1,211 @@
+"""Gradients against finite differences of the loss; curvature against its definition.
+
+Everything here is float64. The loss values themselves are checked against
+independent textbook formulas written out in this file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cases import ALL_CASES, BINARY, REGRESSION, labels_for, margin_shape
+
+import boostobj
+
+STEP = 1e-5
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def reference_loss(obj: boostobj.Objective, y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per-row loss from the plain formulas of REFERENCE.md section 3 (moderate inputs)."""
+    p = obj.base_loss._params()
+    name = obj.name
+    if name in ("squared_error", "log_cosh", "huber", "quantile"):
+        yy = y[:, None] if m.ndim == 2 else y
+        r = yy - m
+        if name == "squared_error":
+            out = 0.5 * r**2
+        elif name == "log_cosh":
+            out = np.log(np.cosh(r))
+        elif name == "huber":
+            d = p["delta"]
+            out = np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d))
+        else:
+            a = np.asarray(p["alpha"])
+            out = np.where(r >= 0, a * r, (a - 1) * r)
+        return out.sum(axis=1) if out.ndim == 2 else out
+    if name == "exponential":
+        s = 2 * y - 1
+        return np.exp(-s * m / 2)
+    # focal
+    gamma, alpha = p["gamma"], p["alpha"]
+    if m.ndim == 1:
+        prob = _sigmoid(m)
+        p_t = np.where(y == 1, prob, 1 - prob)
+        a_t = 1.0 if alpha is None else np.where(y == 1, alpha, 1 - alpha)
+        return -a_t * (1 - p_t) ** gamma * np.log(p_t)
+    e = np.exp(m - m.max(axis=1, keepdims=True))
+    prob = e / e.sum(axis=1, keepdims=True)
+    c = y.astype(int)
+    u = prob[np.arange(len(y)), c]
+    a_c = 1.0 if alpha is None else np.asarray(alpha)[c]
+    return -a_c * (1 - u) ** gamma * np.log(u)
+
+
+def _draw(obj, kind, n, seed):
+    rng = np.random.default_rng(seed)
+    y = labels_for(kind, n, rng)
+    shape = margin_shape(obj, kind, n)
+    scale = 3.0 if kind == "regression" else 2.5
+    m = rng.normal(size=shape) * scale
+    w = rng.uniform(0.2, 3.0, n)
+    return y, m, w
+
+
+def _per_row(obj, y, m):
+    return np.array([obj.loss(y[i : i + 1], m[i : i + 1]) for i in range(len(y))])
+
+
+@pytest.mark.parametrize("make, kind", ALL_CASES)
+def test_loss_matches_textbook_formula(make, kind):
+    obj = make()
+    for seed in range(3):
+        y, m, w = _draw(obj, kind, 40, seed)
+        expected = np.average(reference_loss(obj, y, m), weights=w)
+        assert obj.loss(y, m, w) == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def _away_from_kinks(obj, y, m):
+    """Keep rows where the loss is smooth within the finite-difference step."""
+    name, p = obj.name, obj.base_loss._params()
+    yy = y[:, None] if m.ndim == 2 else y
+    r = np.abs(yy - m)
+    if name == "quantile":
+        ok = r > 1e-3
+    elif name == "huber":
+        ok = np.abs(r - p["delta"]) > 1e-3
+    else:
+        return np.ones(len(y), dtype=bool)
+    return ok.all(axis=1) if ok.ndim == 2 else ok
+
+
+@pytest.mark.parametrize("make, kind", ALL_CASES)
+def test_gradient_is_finite_difference_of_loss(make, kind):
+    obj = make()
+    for seed in range(4):
+        y, m, w = _draw(obj, kind, 16, seed)
+        keep = _away_from_kinks(obj, y, m)
+        y, m, w = y[keep], m[keep], w[keep]
+        g, _ = obj.grad_hess(y, m, w)
+        assert g.shape == m.shape
+        cols = [None] if m.ndim == 1 else range(m.shape[1])
+        for k in cols:
+            e = np.zeros_like(m)
+            if k is None:
+                e[:] = STEP
+            else:
+                e[:, k] = STEP
+            fd = (_per_row(obj, y, m + e) - _per_row(obj, y, m - e)) / (2 * STEP) * w
+            got = g if k is None else g[:, k]
+            np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
+
+
+def _fd_of_gradient(obj, y, m):
+    gp, _ = obj.grad_hess(y, m + STEP)
+    gm, _ = obj.grad_hess(y, m - STEP)
+    return (gp - gm) / (2 * STEP)
+
+
+@pytest.mark.parametrize(
+    "make, region",
+    [
+        (REGRESSION["squared_error"], lambda y, m: np.ones_like(m, dtype=bool)),
+        (REGRESSION["huber(2)"], lambda y, m: np.abs(y - m) < 2.0 - 1e-3),
+        (BINARY["exponential"], lambda y, m: np.abs(m) < 50),
+        (BINARY["focal(0)"], lambda y, m: np.ones_like(m, dtype=bool)),
+    ],
+    ids=["squared_error", "huber-inside-delta", "exponential", "focal-gamma0"],
+)
+def test_curvature_is_exact_second_derivative_where_exact(make, region):
+    obj = make()
+    rng = np.random.default_rng(7)
+    kind = "binary" if obj.task == "binary" else "regression"
+    y = labels_for(kind, 200, rng)
+    m = rng.normal(size=200) * 3
+    keep = region(y, m)
+    _, h = obj.grad_hess(y, m)
+    np.testing.assert_allclose(h[keep], _fd_of_gradient(obj, y, m)[keep], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("gamma, alpha", [(0.5, None), (2.0, 0.25), (5.0, 0.75)])
+def test_focal_curvature_is_exact_wherever_exact_is_not_below_gauss_newton(gamma, alpha):
+    obj = boostobj.focal(gamma, alpha)
+    rng = np.random.default_rng(3)
+    y = labels_for("binary", 400, rng)
+    m = rng.uniform(-12, 12, 400)
+    _, h = obj.grad_hess(y, m)
+    exact = _fd_of_gradient(obj, y, m)
+    s = 2 * y - 1
+    q = _sigmoid(-s * m)
+    a_t = 1.0 if alpha is None else np.where(y == 1, alpha, 1 - alpha)
+    gauss_newton = a_t * q**gamma * q * (1 - q)
+    use_exact = exact > gauss_newton * (1 + 1e-4)
+    assert use_exact.sum() > 50 and (~use_exact).sum() > 20  # both regimes are exercised
+    np.testing.assert_allclose(h[use_exact], exact[use_exact], rtol=1e-5, atol=1e-10)
+    np.testing.assert_allclose(h[~use_exact], np.maximum(gauss_newton[~use_exact], 1e-16), rtol=1e-4)
+    assert exact.min() < 0  # the exact hessian really does go negative (REFERENCE: about -0.047)
+    assert (h > 0).all()
+
+
+def test_focal_gamma2_exact_hessian_minimum_matches_reference():
+    """REFERENCE.md: minimum about -0.047 near |z| = 3.85 for gamma = 2."""
+    obj = boostobj.focal(2.0)
+    z = np.linspace(-8, 0, 8001)
+    exact = _fd_of_gradient(obj, np.ones_like(z), z)
+    assert exact.min() == pytest.approx(-0.047, abs=0.002)
+    assert abs(z[np.argmin(exact)]) == pytest.approx(3.85, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "make", [REGRESSION["log_cosh"], REGRESSION["huber(0.5)"], REGRESSION["huber(2)"],
+             REGRESSION["quantile(0.1)"], REGRESSION["quantile(0.9)"]],
+    ids=["log_cosh", "huber(0.5)", "huber(2)", "quantile(0.1)", "quantile(0.9)"],
+)
+def test_mm_curvature_majorizes_the_loss(make):
+    """l(m) <= l(m0) + g(m0)(m - m0) + h(m0)(m - m0)^2 / 2 for every m (MM property)."""
+    obj = make()
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=60) * 5
+    m0 = rng.normal(size=60) * 5
+    g, h = obj.grad_hess(y, m0)
+    if obj.name == "quantile":  # the guard eps*scale only relaxes the bound below it
+        eps = obj.base_loss.eps * obj.label_scale(y)
+        ok = np.abs(y - m0) >= eps
+        y, m0, g, h = y[ok], m0[ok], g[ok], h[ok]
+    for delta in np.linspace(-30, 30, 121):
+        m = m0 + delta
+        surrogate = reference_loss(obj, y, m0) + g * delta + 0.5 * h * delta**2
+        assert (reference_loss(obj, y, m) <= surrogate + 1e-9).all()
+
+
+def test_quantile_curvature_is_the_guarded_mm_weight():
+    obj = boostobj.quantile(0.3)
+    y = np.linspace(-5, 5, 101)
+    m = np.zeros(101)
+    _, h = obj.grad_hess(y, m)
+    eps = 0.05 * obj.label_scale(y)
+    np.testing.assert_allclose(h, 0.5 / np.maximum(np.abs(y), eps), rtol=1e-12)
+
+
+def test_multiclass_focal_gamma0_gradient_is_softmax_cross_entropy():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 4, 50).astype(float)
+    m = rng.normal(size=(50, 4))
+    g, h = boostobj.focal(0.0).grad_hess(y, m)
+    p = np.exp(m) / np.exp(m).sum(axis=1, keepdims=True)
+    onehot = np.eye(4)[y.astype(int)]
+    np.testing.assert_allclose(g, p - onehot, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h, 4 / 3 * p * (1 - p), rtol=1e-12)

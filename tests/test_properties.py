@@ -1,0 +1,182 @@
+"""Property tests (hypothesis): finiteness, positivity, weights, scale equivariance."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from cases import ALL_CASES, BINARY, MULTICLASS, REGRESSION
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import boostobj
+
+MAX_MARGIN = 1e6
+
+
+@st.composite
+def problem(draw, kind: str, n_outputs: int, dtype):
+    n = draw(st.integers(1, 12))
+    if kind == "regression":
+        y = draw(hnp.arrays(np.float64, n, elements=st.floats(-MAX_MARGIN, MAX_MARGIN)))
+    elif kind == "binary":
+        y = draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0])))
+    else:
+        y = draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 2.0])))
+    shape = (n, n_outputs) if n_outputs > 1 else (n,)
+    width = 32 if dtype == np.float32 else 64
+    m = draw(hnp.arrays(dtype, shape, elements=st.floats(-MAX_MARGIN, MAX_MARGIN, width=width)))
+    w = draw(hnp.arrays(np.float64, n, elements=st.floats(0.01, 100.0)))
+    return y, m, w
+
+
+def _outputs(kind, make):
+    obj = make()
+    return obj, (3 if kind == "multiclass" else obj.n_outputs())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make, kind", ALL_CASES)
+def test_finite_positive_and_warning_free_for_any_margin(make, kind, dtype, request):
+    obj, k = _outputs(kind, make)
+
+    @given(problem(kind, k, dtype))
+    def check(data):
+        y, m, w = data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # overflow / invalid-value warnings fail the test
+            # ...but not the deliberate notice that a constant start is not the optimum
+            warnings.simplefilter("ignore", boostobj.StartValueWarning)
+            for weights in (None, w):
+                g, h = obj.grad_hess(y, m, weights)
+                assert g.shape == m.shape and h.shape == m.shape
+                assert g.dtype == dtype and h.dtype == dtype
+                assert np.isfinite(g).all() and np.isfinite(h).all()
+                assert (h > 0).all()
+                assert np.isfinite(obj.loss(y, m, weights))
+                bg, bh = obj(y, m, sample_weight=weights)  # the framework entry point
+                assert np.isfinite(bg).all() and np.isfinite(bh).all() and (bh > 0).all()
+            pred = obj.predict(m)
+            assert np.isfinite(pred).all()
+            if kind != "regression":
+                assert ((pred >= 0) & (pred <= 1)).all()
+            if kind == "multiclass":
+                np.testing.assert_allclose(pred.sum(axis=1), 1.0, rtol=1e-5)
+
+    check()
+
+
+@st.composite
+def integer_weights(draw, kind: str, n_outputs: int):
+    y, m, _ = draw(problem(kind, n_outputs, np.float64))
+    # keep margins moderate so sums of copies compare at float precision
+    m = np.clip(m, -50, 50) if kind != "regression" else m
+    w = draw(hnp.arrays(np.int64, len(y), elements=st.integers(0, 4)))
+    if w.sum() == 0:
+        w[0] = 1
+    return y, m, w
+
+
+@pytest.mark.parametrize("make, kind", ALL_CASES)
+def test_weights_equal_repeated_rows(make, kind):
+    obj, k = _outputs(kind, make)
+
+    @given(integer_weights(kind, k))
+    def check(data):
+        y, m, w = data
+        reps = np.repeat(np.arange(len(y)), w)
+        yr, mr = y[reps], m[reps]
+        if kind == "multiclass" and len(np.unique(yr)) < 2 or kind == "binary" and len(yr) == 0:
+            return
+        wf = w.astype(float)
+        assert obj.loss(y, m, wf) == pytest.approx(obj.loss(yr, mr), rel=1e-9, abs=1e-12)
+        if obj.n_outputs(yr) == obj.n_outputs(y):  # a zero-weight row may carry the top class
+            np.testing.assert_allclose(
+                obj.init_score(y, wf), obj.init_score(yr), rtol=1e-7, atol=1e-7 * (1 + np.abs(y).max())
+            )
+        g, h = obj.grad_hess(y, m, wf)
+        gr, hr = obj.grad_hess(yr, mr)
+        gs, hs = np.zeros_like(g), np.zeros_like(h)
+        np.add.at(gs, reps, gr)
+        np.add.at(hs, reps, hr)
+        kept = w > 0
+        np.testing.assert_allclose(g[kept], gs[kept], rtol=1e-9, atol=1e-300)
+        np.testing.assert_allclose(h[kept], hs[kept], rtol=1e-9, atol=1e-300)
+
+    check()
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize(
+    "make", [lambda c: boostobj.quantile(0.1), lambda c: boostobj.quantile(0.9),
+             lambda c: boostobj.quantile([0.05, 0.5, 0.95]), lambda c: boostobj.huber(1.5 * c),
+             lambda c: boostobj.squared_error()],
+    ids=["quantile(0.1)", "quantile(0.9)", "multi-quantile", "huber(c*1.5)", "squared_error"],
+)
+def test_boosting_gradients_are_scale_equivariant(make, c):
+    """On c*y and c*m the framework gets c times the gradient and the same curvature.
+
+    The Newton step -sum(g)/(sum(h)+lambda) is then c times the step on y,
+    and min_child_weight/lambda act the same at every scale.
+    """
+
+    @given(problem("regression", make(1.0).n_outputs(), np.float64))
+    def check(data):
+        y, m, w = data
+        y, m = np.clip(y, -1e3, 1e3), np.clip(m, -1e3, 1e3)
+        # below ~1e-150 the curvature guard's float floor, not the data, sets the scale
+        y[np.abs(y) < 1e-100] = 0.0
+        assume(np.any(y != 0))  # all-zero labels carry no scale to be equivariant to
+        g1, h1 = make(1.0)(y, m, sample_weight=w)
+        obj_c = make(c)
+        gc, hc = obj_c(c * y, c * m, sample_weight=w)
+        np.testing.assert_allclose(gc, c * g1, rtol=1e-9, atol=1e-12 * c)
+        np.testing.assert_allclose(hc, h1, rtol=1e-9)
+        np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(make(1.0).init_score(y, w)),
+                                   rtol=1e-9, atol=1e-9 * c)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "make, k",
+    [pytest.param(f, 1, id=name) for name, f in BINARY.items()]
+    + [pytest.param(f, 3, id=name) for name, f in MULTICLASS.items()],
+)
+def test_classification_init_score_minimises_the_constant_loss(make, k):
+    obj = make()
+    rng = np.random.default_rng(0)
+    if k == 1:
+        y = (rng.random(300) < 0.2).astype(float)
+    else:
+        y = rng.choice(3, size=300, p=[0.6, 0.3, 0.1]).astype(float)
+    w = rng.uniform(0.5, 2, 300)
+    c = np.asarray(obj.init_score(y, w), dtype=float)
+    assert c.shape == (() if k == 1 else (k,))
+    base = obj.loss(y, np.broadcast_to(c, (300,) + c.shape).copy(), w)
+    for _ in range(20):
+        step = rng.normal(size=c.shape) * 0.05
+        assert obj.loss(y, np.broadcast_to(c + step, (300,) + c.shape).copy(), w) >= base - 1e-12
+
+
+@pytest.mark.parametrize("make", [REGRESSION["log_cosh"], REGRESSION["huber(0.5)"], REGRESSION["squared_error"],
+                                  REGRESSION["quantile(0.1)"], REGRESSION["quantile(0.9)"]])
+def test_regression_init_score_minimises_the_constant_loss(make):
+    obj = make()
+    rng = np.random.default_rng(1)
+    y = rng.standard_t(2, 500) * 10 + 40
+    w = rng.uniform(0.5, 2, 500)
+    c = obj.init_score(y, w)
+    base = obj.loss(y, np.full(500, c), w)
+    for step in (-1.0, -0.1, -1e-3, 1e-3, 0.1, 1.0):
+        assert obj.loss(y, np.full(500, c + step), w) >= base - 1e-12
+
+
+def test_exponential_and_focal_gamma0_start_at_the_log_odds():
+    y = np.array([1.0] * 30 + [0.0] * 70)
+    for obj in (boostobj.exponential(), boostobj.focal(0.0)):
+        assert obj.init_score(y) == pytest.approx(np.log(0.3 / 0.7), abs=1e-9)
+    # alpha re-weights the classes: alpha*W1 vs (1-alpha)*W0
+    assert boostobj.focal(0.0, 0.25).init_score(y) == pytest.approx(np.log(0.25 * 30 / (0.75 * 70)), abs=1e-9)

@@ -83,3 +83,86 @@ class SoftmaxLink:
     def inverse(self, margin: Array) -> Array:
         """Margins (n, K) to class probabilities; each row sums to 1."""
         return _math.softmax(namespace(margin), margin)
+
+
+def _softplus_over_sigmoid(xp: Any, m: Array) -> Array:
+    """softplus(-m) / sigmoid(-m) = -log(p) / (1 - p) for p = sigmoid(m), stably.
+
+    Tends to 1 as m -> +inf (both numerator and denominator underflow there).
+    """
+    u = xp.exp(-xp.abs(m))
+    ratio = xp.where(u > 0, xp.log1p(u) / xp.where(u > 0, u, 1.0), 1.0)  # log1p(u)/u
+    positive = (1.0 + u) * ratio
+    negative = (1.0 + u) * (xp.abs(m) + xp.log1p(u))
+    return xp.where(m >= 0, positive, negative)
+
+
+class FocalLogitLink:
+    """Focal-loss margin to the class posterior (binary).
+
+    The focal loss is minimised by a probability p* = sigmoid(m) that is
+    pulled towards 1/2, not by P(y=1). Charoenphakdee, Vongkulbhisal,
+    Chairatanakul & Sugiyama 2021 ("On Focal Loss for Class-Posterior
+    Probability Estimation: A Theoretical Perspective", CVPR) show the map is
+    invertible; from the stationarity condition of the expected loss,
+
+    .. math:: \\operatorname{logit} q = (\\gamma + 1) m
+              - \\log(1 + \\gamma p\\,\\tfrac{-\\log p}{1-p})
+              + \\log(1 + \\gamma (1-p)\\,\\tfrac{-\\log(1-p)}{p})
+
+    (gamma = 0 gives q = p). With ``alpha`` the result is the posterior for
+    the alpha-weighted classes, as sample weights would give.
+    """
+
+    name = "focal-logit"
+
+    def __init__(self, gamma: float):
+        self.gamma = gamma
+
+    def link(self, value: Array) -> Array:
+        """Not needed for boosting (starts are solved on the margin)."""
+        raise NotImplementedError("the focal start value is solved directly on the margin")
+
+    def inverse(self, margin: Array) -> Array:
+        """Margin to P(y=1)."""
+        xp = namespace(margin)
+        g = self.gamma
+        if g == 0:
+            return _math.sigmoid(xp, margin)
+        p = _math.sigmoid(xp, margin)
+        q = _math.sigmoid(xp, -margin)
+        z = ((g + 1.0) * margin - xp.log1p(g * p * _softplus_over_sigmoid(xp, margin))
+             + xp.log1p(g * q * _softplus_over_sigmoid(xp, -margin)))
+        return _math.sigmoid(xp, z)
+
+
+class FocalSoftmaxLink:
+    """Multi-class focal margins (n, K) to class posteriors.
+
+    Stationarity of the expected softmax focal loss gives
+    q_c proportional to 1 / A(p_c) with A(p) = gamma (1-p)^(gamma-1) (-log p) + (1-p)^gamma / p,
+    i.e. log q_c = log p_c - (gamma - 1) log(1 - p_c) - log(gamma p_c (-log p_c) + 1 - p_c)
+    up to a constant (Charoenphakdee et al. 2021); gamma = 0 gives the softmax.
+    """
+
+    name = "focal-softmax"
+
+    def __init__(self, gamma: float):
+        self.gamma = gamma
+
+    def link(self, value: Array) -> Array:
+        """Not needed for boosting (starts are solved on the margin)."""
+        raise NotImplementedError("the focal start value is solved directly on the margin")
+
+    def inverse(self, margin: Array) -> Array:
+        """Margins (n, K) to class probabilities; each row sums to 1."""
+        xp = namespace(margin)
+        g = self.gamma
+        logp = _math.log_softmax(xp, margin)
+        if g == 0:
+            return xp.exp(logp)
+        p = xp.exp(logp)
+        tiny = float(np.finfo(np.float64).tiny) if margin.dtype == np.float64 else 1e-37
+        log1mp = xp.log(xp.maximum(-xp.expm1(logp), tiny))
+        score = logp - (g - 1.0) * log1mp - xp.log(xp.maximum(g * p * (-logp) + 1.0 - p, tiny))
+        return _math.softmax(xp, score)

@@ -41,9 +41,10 @@ import numpy as np
 
 from boostobj import _math
 from boostobj.link import (
+    FocalLogitLink,
+    FocalSoftmaxLink,
     IdentityLink,
     LogitLink,
-    SoftmaxLink,
     SortedIdentityLink,
 )
 
@@ -367,14 +368,19 @@ class Quantile(Loss):
         a = self._alpha_row(xp, m)
         g = xp.where(r > 0, -a, 1.0 - a)
         # the guard stays above sqrt(tiny) of the dtype, so weights times 1/eps stay finite
-        floor = float(np.sqrt(xp.finfo(m.dtype).tiny))
+        floor = float(np.sqrt(xp.finfo(m.dtype).smallest_normal))  # Array API name of tiny
         eps = xp.maximum(self.eps * xp.asarray(scale, dtype=m.dtype), floor)
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
 
     def fit_intercept_only(self, y, w, n_outputs):
-        q = self._alphas if self.multi else self.alpha
-        return np.asarray(weighted_quantile(y, w, q), dtype=np.float64)
+        q = np.asarray(weighted_quantile(y, w, self._alphas if self.multi else self.alpha), dtype=np.float64)
+        # The optimum is a label. XGBoost and LightGBM store labels in float32:
+        # starting from that label's float32 value puts its row at a residual
+        # of exactly 0 in the framework at any label scale, instead of a
+        # rounding error whose sign (hence gradient) depends on the scale.
+        f32 = np.abs(q) <= np.finfo(np.float32).max
+        return np.where(f32, q.astype(np.float32, copy=False).astype(np.float64), q)
 
 
 # Exponential margins are clipped here: exp(30) ~ 1e13 keeps loss, gradient
@@ -507,9 +513,12 @@ class Focal(_BinaryLoss):
     def n_outputs(self, y=None):
         if isinstance(self.alpha, tuple):
             return len(self.alpha)
-        if y is None or len(y) == 0:
-            return 1
-        k = int(np.max(y)) + 1
+        if y is None or len(y) == 0 or not np.isfinite(y).all():
+            return 1  # the label check then names the problem
+        top = float(np.max(y))
+        if top != int(top) or np.min(y) < 0 or top > 1e6:
+            return 1  # not class indices: the binary label check names the problem
+        k = int(top) + 1
         return 1 if k <= 2 else k
 
     def check_n_outputs(self, k):
@@ -536,7 +545,8 @@ class Focal(_BinaryLoss):
         return xp.astype(y[:, None] == classes[None, :], y.dtype)  # one-hot
 
     def predict_link(self, n_outputs: int):
-        return LogitLink() if n_outputs == 1 else SoftmaxLink()
+        # the focal optimum is not the class posterior for gamma > 0: invert it
+        return FocalLogitLink(self.gamma) if n_outputs == 1 else FocalSoftmaxLink(self.gamma)
 
     # ---- binary kernels ---------------------------------------------------
     def _alpha_t(self, xp, s, m):

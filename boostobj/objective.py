@@ -135,6 +135,9 @@ class _DataState:
                     w = (np.ones(len(self.y)) if w is None else w)
                     w = w[:, None] * f[None, :] if self.n_outputs > 1 else w * float(f)
             if w is not None:
+                # positive weights stay positive (and finite) in a narrower dtype
+                info = xp.finfo(dtype)
+                w = np.where(w > 0, np.clip(w, info.smallest_normal, info.max), 0.0)
                 w = w.astype(dtype) if is_numpy(xp) else xp.asarray(w, dtype=dtype)
                 if self.n_outputs > 1 and w.ndim == 1:
                     w = w[:, None]
@@ -293,8 +296,8 @@ class Objective:
         self._check_margin(state, margin)
         return state
 
-    def _state_for_arrays(self, y: Any, w: Any, margin: Any = None) -> _DataState:
-        n_out = None if margin is None else _n_outputs(margin)
+    def _state_for_arrays(self, y: Any, w: Any, margin: Any = None, n_outputs: int | None = None) -> _DataState:
+        n_out = n_outputs if margin is None else _n_outputs(margin)
         last = self._last
         if last is not None:
             y0, w0, state = last
@@ -401,8 +404,12 @@ class Objective:
         per = np.asarray(per.get() if hasattr(per, "get") else per, dtype=np.float64)
         return float(np.average(per, weights=state.w))
 
-    def init_score(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
+    def init_score(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> float | np.ndarray:
         """The loss-optimal constant margin: a float, or an array of K starts.
+
+        ``n_outputs`` is the number of margin columns of the model; by default
+        the loss decides (K alphas for multi-quantile; for focal, K classes
+        when the labels hold more than two).
 
         Example
         -------
@@ -410,12 +417,12 @@ class Objective:
         >>> round(boostobj.exponential().init_score(np.array([1, 1, 1, 0])), 6)  # log-odds
         1.098612
         """
-        init = self._state_for_arrays(y, sample_weight).init
+        init = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs).init
         return float(init) if init.ndim == 0 else init.copy()
 
-    def init_score_array(self, y: Any, sample_weight: Any = None) -> np.ndarray:
+    def init_score_array(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> np.ndarray:
         """Per-row start margins for ``lgb.Dataset(init_score=...)``: (n,) or (n, K)."""
-        state = self._state_for_arrays(y, sample_weight)
+        state = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs)
         init = state.init
         shape = (len(state.y),) + np.shape(init)
         return np.broadcast_to(init, shape).copy()

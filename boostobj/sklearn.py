@@ -128,7 +128,7 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight)
-        init = _as_base_score(obj.init_score(y, sample_weight))
+        init = _as_base_score(obj.init_score(y, sample_weight, n_outputs=obj.n_outputs()))
         return self._boostobj_fit(super().fit, X, y, sample_weight, init, kwargs)
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
@@ -170,10 +170,11 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         y = encoder.transform(_labels_1d(y))
         if kwargs.get("eval_set"):
             kwargs["eval_set"] = [(Xe, encoder.transform(_labels_1d(ye))) for Xe, ye in kwargs["eval_set"]]
-        init = obj.init_score(y, sample_weight)
+        n_classes = len(encoder.classes_)
+        init = obj.init_score(y, sample_weight, n_outputs=n_classes if n_classes > 2 else 1)
         if np.ndim(init) == 0:
             # XGBClassifier trains under "binary:logistic", whose base_score is a probability.
-            init = float(obj.predict(np.asarray([init]))[0])
+            init = float(1.0 / (1.0 + np.exp(-init)))
         self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
         self._boostobj_classes = encoder.classes_
         return self
@@ -224,14 +225,19 @@ class _LGBMMixin:
             fit(X, y, sample_weight=sample_weight, **kwargs)
             return self
         y_enc = self._encode_labels(y)
-        init = obj.init_score(y_enc, sample_weight)
-        kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight)
+        k = self._n_outputs(obj, y_enc)
+        init = obj.init_score(y_enc, sample_weight, n_outputs=k)
+        kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
         eval_set = kwargs.get("eval_set")
-        if eval_set:
-            if isinstance(eval_set, tuple):
-                eval_set = [eval_set]
+        if isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        eval_ys = [ys for _, ys in eval_set] if eval_set else []
+        if kwargs.get("eval_y") is not None:  # LightGBM >= 4.7: eval_X / eval_y
+            eval_y = kwargs["eval_y"]
+            eval_ys = list(eval_y) if isinstance(eval_y, (list, tuple)) else [eval_y]
+        if eval_ys:
             kwargs["eval_init_score"] = [
-                np.broadcast_to(init, (len(ys),) + np.shape(init)).copy() for _, ys in eval_set
+                np.broadcast_to(init, (len(ys),) + np.shape(init)).copy() for ys in eval_ys
             ]
             if kwargs.get("eval_metric") is None:
                 kwargs["eval_metric"] = obj.metric
@@ -259,6 +265,10 @@ class _LGBMMixin:
 
     def _encode_labels(self, y: Any) -> Any:
         return y
+
+    def _n_outputs(self, obj: Objective, y_enc: Any) -> int:
+        """Margin columns: the loss's own count for a regressor (1 unless multi-quantile)."""
+        return obj.n_outputs()
 
     def __sklearn_tags__(self):  # LightGBM's own tags; single-output y with our objective
         tags = super().__sklearn_tags__()  # type: ignore[misc]
@@ -321,6 +331,11 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
     def _encode_labels(self, y: Any) -> Any:
         # the objective sees LightGBM's encoding 0..K-1 of the classes
         return _label_encoder(y).transform(_labels_1d(y))
+
+    def _n_outputs(self, obj: Objective, y_enc: Any) -> int:
+        """One margin column for two classes (logit), K for K > 2 (softmax)."""
+        k = int(np.max(y_enc)) + 1
+        return k if k > 2 else 1
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMClassifier":
         if _ours(self.objective) is None:

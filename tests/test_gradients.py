@@ -209,3 +209,38 @@ def test_multiclass_focal_gamma0_gradient_is_softmax_cross_entropy():
     onehot = np.eye(4)[y.astype(int)]
     np.testing.assert_allclose(g, p - onehot, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(h, 4 / 3 * p * (1 - p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("gamma, alpha", [(0.0, None), (1.0, None), (2.0, None), (5.0, 0.3)])
+def test_focal_predict_recovers_the_class_posterior(gamma, alpha):
+    """predict(argmin_m E[FL]) = q: the minimiser of the expected focal loss maps back to P(y=1).
+
+    Without the transform, sigmoid of the focal optimum is pulled towards 1/2
+    (Charoenphakdee et al. 2021). With alpha, q is the alpha-weighted posterior.
+    """
+    from scipy.optimize import minimize_scalar
+
+    obj = boostobj.focal(gamma, alpha)
+    for q in (0.02, 0.2, 0.5, 0.7, 0.97):
+        a1, a0 = (1.0, 1.0) if alpha is None else (alpha, 1 - alpha)  # class weights
+        q_w = a1 * q / (a1 * q + a0 * (1 - q))
+        y, w = np.array([1.0, 0.0]), np.array([q, 1 - q])
+        best = minimize_scalar(lambda m: obj.loss(y, np.full(2, m), w), bounds=(-20, 20), method="bounded",
+                               options={"xatol": 1e-10})
+        assert obj.predict(np.array([best.x]))[0] == pytest.approx(q_w, abs=1e-5)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_multiclass_focal_predict_recovers_the_class_posterior(gamma):
+    from scipy.optimize import minimize
+
+    obj = boostobj.focal(gamma)
+    q = np.array([0.6, 0.3, 0.1])
+    y = np.array([0.0, 1.0, 2.0])
+
+    def expected(m):
+        return obj.loss(y, np.broadcast_to(m, (3, 3)).copy(), q)
+
+    best = minimize(expected, np.zeros(3), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14,
+                                                                          "maxiter": 20000})
+    np.testing.assert_allclose(obj.predict(best.x[None, :])[0], q, atol=1e-4)

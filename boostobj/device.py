@@ -8,6 +8,11 @@ Policy
 - LightGBM (``device_type="gpu"``, OpenCL; ``"cuda"`` needs a source build):
   the framework raises instead of falling back, so boostobj probes once with
   a tiny dataset and, if that fails, falls back to the CPU with one warning.
+- Gradients of a boostobj objective (``obj.on_device("cuda")``): computed with
+  CuPy on the GPU when CuPy is installed and sees a CUDA device, else with
+  NumPy on the CPU, with one ``DeviceFallbackWarning``
+  (``gradient_namespace``). Only XGBoost takes device gradients; LightGBM's
+  calls always get NumPy.
 
 Example
 -------
@@ -19,11 +24,14 @@ Example
 from __future__ import annotations
 
 import functools
+import re
 import warnings
+from typing import Any
 
 import numpy as np
 
-__all__ = ["DeviceFallbackWarning", "resolve_device", "xgboost_device_params", "lightgbm_device_params"]
+__all__ = ["DeviceFallbackWarning", "gradient_namespace", "normalize_device", "resolve_device",
+           "xgboost_device_params", "lightgbm_device_params"]
 
 _VALID = ("cpu", "cuda", "gpu")
 
@@ -98,3 +106,57 @@ def xgboost_device_params(device: str) -> dict:
 def lightgbm_device_params(device: str) -> dict:
     """LightGBM params for the resolved device (``device_type`` "gpu" or "cpu")."""
     return {"device_type": "gpu" if resolve_device(device, "lightgbm") == "cuda" else "cpu"}
+
+
+def normalize_device(device: str) -> str:
+    """XGBoost-style device string as boostobj keeps it: "cpu", "cuda" or "cuda:N".
+
+    "gpu" and "gpu:N" are XGBoost's aliases for "cuda" and "cuda:N".
+
+    >>> normalize_device("gpu:1")
+    'cuda:1'
+    """
+    d = str(device).strip().lower()
+    m = re.fullmatch(r"(cpu|cuda|gpu)(?::(\d+))?", d)
+    if m is None or (m.group(1) == "cpu" and m.group(2) is not None):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'gpu' or 'gpu:N', got {device!r}")
+    if m.group(1) == "cpu":
+        return "cpu"
+    return "cuda" if m.group(2) is None else f"cuda:{int(m.group(2))}"
+
+
+def cuda_ordinal(device: str) -> int:
+    """The GPU number in "cuda:N" (0 for "cuda")."""
+    return int(device.split(":")[1]) if ":" in device else 0
+
+
+@functools.lru_cache(maxsize=None)
+def gradient_namespace(device: str) -> Any | None:
+    """CuPy, when objective gradients for ``device`` can be computed on that GPU; else None.
+
+    None means NumPy on the CPU; a request for a GPU that CuPy cannot use
+    warns once (``DeviceFallbackWarning``) and returns None. The answer is
+    cached per process, so each Dask worker probes once.
+
+    >>> gradient_namespace("cpu") is None
+    True
+    """
+    device = normalize_device(device)
+    if device == "cpu":
+        return None
+    try:
+        import cupy
+    except ImportError:
+        why = "CuPy is not installed (pip install 'boostobj[gpu]')"
+    else:
+        try:
+            count = int(cupy.cuda.runtime.getDeviceCount())
+        except Exception as exc:  # noqa: BLE001 - CUDARuntimeError and driver errors alike
+            count, why = 0, f"CuPy sees no CUDA device ({str(exc).splitlines()[0][:120]})"
+        else:
+            why = f"CuPy sees {count} CUDA device(s), so {device!r} is not usable"
+        if cuda_ordinal(device) < count:
+            return cupy
+    warnings.warn(f"GPU gradients requested ({device!r}) but {why}; boostobj computes them with "
+                  "NumPy on the CPU instead.", DeviceFallbackWarning, stacklevel=4)
+    return None

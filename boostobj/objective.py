@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from boostobj._array import is_numpy, namespace
+from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
 from boostobj.losses import Loss
 
 Array = Any
@@ -208,26 +209,30 @@ class Objective:
     """
 
     def __init__(self, loss: Loss, factory: str | None = None,
-                 start: tuple[Any, Any] | None = None):
+                 start: tuple[Any, Any] | None = None, device: str = "cpu"):
         self.base_loss = loss
         self.factory = factory or loss.name
         self._start = None if start is None else (
             np.asarray(start[0], dtype=np.float64), np.asarray(start[1], dtype=np.float64))
+        self.device = normalize_device(device)
         self._reset_caches()
 
     # ---- identity, pickling ----------------------------------------------
     def _reset_caches(self) -> None:
         self._by_dataset: "weakref.WeakKeyDictionary[Any, _DataState]" = weakref.WeakKeyDictionary()
         self._last: tuple | None = None
+        self._gpu: Any = _UNSET  # the device array module, resolved on first use per process
         self.metric = Metric(self)
 
     def __getstate__(self) -> dict:
-        return {"base_loss": self.base_loss, "factory": self.factory, "start": self._start}
+        return {"base_loss": self.base_loss, "factory": self.factory, "start": self._start,
+                "device": self.device}
 
     def __setstate__(self, state: dict) -> None:
         self.base_loss = state["base_loss"]
         self.factory = state["factory"]
         self._start = state.get("start")
+        self.device = state.get("device", "cpu")
         self._reset_caches()
 
     def with_start(self, init_score: Any, label_scale: Any) -> "Objective":
@@ -247,7 +252,30 @@ class Objective:
         >>> bool(np.array_equal(a[1][:50], b[1]))
         True
         """
-        return Objective(self.base_loss, self.factory, (init_score, label_scale))
+        return Objective(self.base_loss, self.factory, (init_score, label_scale), self.device)
+
+    def on_device(self, device: str) -> "Objective":
+        """A copy whose XGBoost gradients are computed on ``device``: "cpu", "cuda" or "cuda:N".
+
+        XGBoost with ``device="cuda"`` hands the objective host NumPy margins
+        every round (dmlc/xgboost#10049) but takes CuPy gradients. On "cuda"
+        the copy moves the margin to the GPU, computes gradient and curvature
+        there with the same kernels (labels and weights are copied once per
+        dataset) and returns CuPy arrays. Without CuPy or a visible GPU it
+        computes with NumPy and warns once (``DeviceFallbackWarning``).
+        LightGBM takes host arrays only: its calls always get NumPy. The
+        ``boostobj.sklearn`` XGBoost estimators do this for you when their
+        ``device`` is a GPU.
+
+        Example
+        -------
+        >>> import xgboost as xgb, boostobj
+        >>> obj = boostobj.huber(delta=2.0).on_device("cuda")
+        >>> obj
+        boostobj.huber(delta=2.0).on_device('cuda')
+        >>> # xgb.train({"device": "cuda", "base_score": obj.init_score(y)}, dtrain, obj=obj)
+        """
+        return Objective(self.base_loss, self.factory, self._start, device)
 
     def label_scale(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
         """Typical residual at the start (weighted median of |y - init_score|).
@@ -260,7 +288,8 @@ class Objective:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.base_loss._params().items())
         pinned = "" if self._start is None else f".with_start({self._start[0].tolist()!r}, {self._start[1].tolist()!r})"
-        return f"boostobj.{self.factory}({params}){pinned}"
+        on = "" if self.device == "cpu" else f".on_device({self.device!r})"
+        return f"boostobj.{self.factory}({params}){pinned}{on}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Objective) and repr(self) == repr(other)
@@ -324,15 +353,23 @@ class Objective:
             )
 
     # ---- the framework objective -------------------------------------------
-    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = None) -> tuple[Array, Array]:
+    def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = _UNSET) -> tuple[Array, Array]:
         """Framework entry point: (margin, dataset) natively, (y, margin, ...) in sklearn."""
         if hasattr(b, "get_label"):
             margin, state = a, self._state_for_dataset(b, a)
+            host_only = type(b).__module__.startswith("lightgbm")
         else:
             margin, state = b, self._state_for_arrays(a, sample_weight, b)
+            host_only = group is not _UNSET  # LightGBM's sklearn wrapper passes 4 arguments
         if not state.warned:
             state.warned = True
             self._warn_if_bad_start(state, margin)
+        if self.device != "cpu" and not host_only:
+            if self._gpu is _UNSET:
+                self._gpu = gradient_namespace(self.device)
+            if self._gpu is not None:
+                with self._gpu.cuda.Device(cuda_ordinal(self.device)):
+                    return self._boosting_grad_hess(state, self._gpu.asarray(margin), normalized=True)
         return self._boosting_grad_hess(state, margin, normalized=True)
 
     def _boosting_grad_hess(self, state: _DataState, margin: Any, normalized: bool):
@@ -396,7 +433,7 @@ class Objective:
 
     def _loss_value(self, state: _DataState, margin: Any) -> float:
         xp = namespace(margin)
-        m = _flat(margin if not is_numpy(xp) else np.asarray(margin, dtype=np.float64))
+        m = _flat(np.asarray(margin, dtype=np.float64) if is_numpy(xp) else xp.astype(margin, xp.float64))
         t, _ = state.encoded(xp, m.dtype, normalized=False)
         per = self.base_loss.point_loss(xp, t, m, state.scale)
         if per.ndim == 2:

@@ -40,6 +40,7 @@ import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
+from boostobj.device import normalize_device, resolve_device
 from boostobj.objective import Objective
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
@@ -96,12 +97,19 @@ class _XGBMixin:
         if metric_was is None:
             self.eval_metric = obj.metric  # type: ignore[attr-defined]
             extra["disable_default_eval_metric"] = 1
+        objective_was = self.objective  # type: ignore[attr-defined]
+        device = getattr(self, "device", None)
+        if isinstance(device, str) and device.lower().startswith(("cuda", "gpu")) \
+                and resolve_device("cuda", "xgboost") == "cuda":
+            # XGBoost trains on the GPU: compute the gradients there too (CuPy)
+            self.objective = obj.on_device(normalize_device(device))  # type: ignore[attr-defined]
         self._boostobj_extra = extra
         try:
             fit(X, y, sample_weight=sample_weight, **kwargs)
         finally:
             self._boostobj_extra = None
             self.eval_metric = metric_was  # type: ignore[attr-defined]
+            self.objective = objective_was  # type: ignore[attr-defined]
         return self
 
     def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:

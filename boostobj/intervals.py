@@ -34,7 +34,14 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6 (untested here): the method, with the old keyword
+
+    def validate_data(estimator: Any, *args: Any, ensure_all_finite: Any = True, **kwargs: Any) -> Any:
+        return estimator._validate_data(*args, force_all_finite=ensure_all_finite, **kwargs)
 
 __all__ = ["IntervalRegressor", "conformal_quantile", "coverage", "interval_score", "mean_width",
            "min_calibration_rows"]
@@ -339,8 +346,6 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         y = np.asarray(y, dtype=np.float64)
         w = None
         if sample_weight is not None:
-            from sklearn.utils.validation import _check_sample_weight
-
             w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if not w.sum() > 0:
                 raise ValueError("sample_weight is all zero: at least one weight must be positive")
@@ -402,6 +407,9 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # both backends route missing values
         return tags
+
+    def _more_tags(self) -> dict:  # the same for scikit-learn < 1.6
+        return {"allow_nan": True}
 
 
 def _is_real(v: Any) -> bool:

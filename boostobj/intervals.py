@@ -309,8 +309,8 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"params must be a dict or None, got {type(self.params).__name__}")
 
     def _quantile_levels(self) -> tuple[float, float, float]:
-        a = 1.0 - float(self.coverage)
-        return (a / 2.0, 0.5, 1.0 - a / 2.0)
+        a = 1.0 - float(self.coverage)  # rounded: 1 - 0.9 is 0.09999999999999998
+        return (round(a / 2.0, 12), 0.5, round(1.0 - a / 2.0, 12))
 
     def _make_model(self, seed: int) -> Any:
         import boostobj
@@ -339,6 +339,13 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
 
         Raises ValueError for invalid parameters, non-finite labels or
         weights, and too few calibration rows for ``coverage``.
+
+        >>> import numpy as np
+        >>> from boostobj.intervals import IntervalRegressor
+        >>> X = np.linspace(0, 1, 200)[:, None]; y = 10 * X[:, 0] + np.random.default_rng(0).normal(size=200)
+        >>> m = IntervalRegressor(n_estimators=20, random_state=0).fit(X, y)
+        >>> m.n_calibration_, m.quantiles_
+        (50, (0.05, 0.5, 0.95))
         """
         self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
@@ -385,13 +392,30 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         """The model's raw (not conformalized) quantiles, shape (n, 3), sorted per row.
 
         Columns are the levels in ``quantiles_``: lower, median, upper.
+
+        >>> import numpy as np
+        >>> from boostobj.intervals import IntervalRegressor
+        >>> X = np.linspace(0, 1, 200)[:, None]; y = 10 * X[:, 0] + np.random.default_rng(0).normal(size=200)
+        >>> m = IntervalRegressor(n_estimators=20, random_state=0).fit(X, y)
+        >>> q = m.predict_quantiles(X)
+        >>> q.shape, bool(np.all(np.diff(q, axis=1) >= 0))
+        ((200, 3), True)
         """
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         return np.asarray(self.model_.predict(X), dtype=np.float64).reshape(-1, 3)
 
     def predict_interval(self, X: Any) -> np.ndarray:
-        """Lower and upper bounds, shape (n, 2): conformalized when ``conformal``."""
+        """Lower and upper bounds, shape (n, 2): conformalized when ``conformal``.
+
+        >>> import numpy as np
+        >>> from boostobj.intervals import IntervalRegressor
+        >>> X = np.linspace(0, 1, 200)[:, None]; y = 10 * X[:, 0] + np.random.default_rng(0).normal(size=200)
+        >>> m = IntervalRegressor(n_estimators=20, random_state=0).fit(X, y)
+        >>> iv = m.predict_interval(X)
+        >>> bool(np.allclose(iv, m.predict_quantiles(X)[:, [0, 2]] + [-m.correction_, m.correction_]))
+        True
+        """
         q = self.predict_quantiles(X)
         c = self.correction_
         lo, hi = q[:, 0] - c, q[:, 2] + c
@@ -400,7 +424,15 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         return np.column_stack([np.where(crossed, mid, lo), np.where(crossed, mid, hi)])
 
     def predict(self, X: Any) -> np.ndarray:
-        """The median prediction, shape (n,)."""
+        """The median prediction, shape (n,).
+
+        >>> import numpy as np
+        >>> from boostobj.intervals import IntervalRegressor
+        >>> X = np.linspace(0, 1, 200)[:, None]; y = 10 * X[:, 0] + np.random.default_rng(0).normal(size=200)
+        >>> m = IntervalRegressor(n_estimators=20, random_state=0).fit(X, y)
+        >>> bool(np.abs(m.predict(X) - 10 * X[:, 0]).mean() < 1.0)
+        True
+        """
         return self.predict_quantiles(X)[:, 1]
 
     def __sklearn_tags__(self):

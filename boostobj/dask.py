@@ -77,7 +77,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from boostobj.losses import Loss, Quantile, SquaredError
+from boostobj.losses import Loss, Quantile, SquaredError, abs_residuals, first_positive
 from boostobj.objective import Objective
 
 __all__ = ["DaskStart", "global_start", "init_score"]
@@ -166,7 +166,7 @@ def _in_bracket(y: Any, w: Any, center: float | None, lo: float, hi: float) -> t
     """Values (|y - center| if a center is given) in (lo, hi] with positive weight, sorted."""
     v = _vec(y)
     if center is not None:
-        v = np.abs(v - center)
+        v = abs_residuals(v, center)
     ww = np.ones_like(v) if w is None else _vec(w)
     keep = (v > lo) & (v <= hi) & (ww > 0)
     v, ww = v[keep], ww[keep]
@@ -196,7 +196,7 @@ def _weight_at_or_below(y: Any, w: Any, center: float | None, lo: float, cands: 
 
 
 def _abs_dev_sum(y: Any, w: Any, center: float) -> float:
-    r = np.abs(_vec(y) - center)
+    r = abs_residuals(_vec(y), center)
     return float(r.sum() if w is None else np.dot(_vec(w), r))
 
 
@@ -344,11 +344,11 @@ def _global(obj: Objective, y: Any, sample_weight: Any, gather_limit: int) -> tu
             f"{loss!r} has its own label_scale, which boostobj.dask cannot distribute; "
             "use obj.with_start(init, scale)")
     scale = np.empty(init.shape)
-    for k, c in np.ndenumerate(init):  # as Loss.label_scale: median |r|, else mean |r|, else 1
-        s = _select(blocks, 0.5, weighted, n, total, float(c), gather_limit)
-        if s <= 0:
-            s = sum(_run(_abs_dev_sum, blocks, float(c))) / total
-        scale[k] = s if s > 0 else 1.0
+    for k, c in np.ndenumerate(init):  # as Loss.label_scale, with the same helpers
+        c = float(c)
+        scale[k] = first_positive(lambda: _select(blocks, 0.5, weighted, n, total, c, gather_limit),
+                                  lambda: sum(_run(_abs_dev_sum, blocks, c)) / total,
+                                  lambda: sum(_run(_abs_dev_sum, blocks, 0.0)) / total)
     return init, scale
 
 

@@ -162,7 +162,7 @@ class FocalSoftmaxLink:
         if g == 0:
             return xp.exp(logp)
         p = xp.exp(logp)
-        tiny = float(np.finfo(np.float64).tiny) if margin.dtype == np.float64 else 1e-37
+        tiny = float(xp.finfo(margin.dtype).smallest_normal)
         log1mp = xp.log(xp.maximum(-xp.expm1(logp), tiny))
         score = logp - (g - 1.0) * log1mp - xp.log(xp.maximum(g * p * (-logp) + 1.0 - p, tiny))
         return _math.softmax(xp, score)

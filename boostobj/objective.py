@@ -52,8 +52,8 @@ def _as_float_1d(name: str, a: Any) -> np.ndarray:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one value per row), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":  # complex would silently lose its imaginary part
+        raise ValueError(f"{name} must be real numbers, got dtype {arr.dtype}")
     return arr.astype(np.float64, copy=False)
 
 

@@ -15,6 +15,9 @@ import boostobj
 
 MAX_MARGIN = 1e6
 
+# The framework entry point is called here on arbitrary margins on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::boostobj.StartValueWarning")
+
 
 @st.composite
 def problem(draw, kind: str, n_outputs: int, dtype):
@@ -126,16 +129,19 @@ def test_boosting_gradients_are_scale_equivariant(make, c):
     def check(data):
         y, m, w = data
         y, m = np.clip(y, -1e3, 1e3), np.clip(m, -1e3, 1e3)
-        # below ~1e-150 the curvature guard's float floor, not the data, sets the scale
-        y[np.abs(y) < 1e-100] = 0.0
+        # labels below float32's normal range (~1e-38) cannot be stored by the frameworks
+        y[np.abs(y) < 1e-30] = 0.0
+        m[np.abs(m) < 1e-30] = 0.0  # (c * 5e-324 underflows to 0 and flips the sign of r)
         assume(np.any(y != 0))  # all-zero labels carry no scale to be equivariant to
         g1, h1 = make(1.0)(y, m, sample_weight=w)
         obj_c = make(c)
         gc, hc = obj_c(c * y, c * m, sample_weight=w)
-        np.testing.assert_allclose(gc, c * g1, rtol=1e-9, atol=1e-12 * c)
-        np.testing.assert_allclose(hc, h1, rtol=1e-9)
+        # to float32 resolution: the quantile start (which sets the scale) is a float32 label
+        np.testing.assert_allclose(gc, c * g1, rtol=1e-6, atol=1e-12 * c)
+        np.testing.assert_allclose(hc, h1, rtol=1e-6)
+        # the quantile start is the float32 value of a label (what the frameworks store)
         np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(make(1.0).init_score(y, w)),
-                                   rtol=1e-9, atol=1e-9 * c)
+                                   rtol=2e-7, atol=1e-9 * c)
 
     check()
 

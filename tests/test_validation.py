@@ -93,8 +93,10 @@ def test_shape_mismatches_are_rejected(make):
         obj.grad_hess(np.array([0.0, 1.0, 1.0]), np.zeros(2))
     with pytest.raises(ValueError, match=r"y must be 1-D \(one value per row\), got shape \(3, 2\)"):
         obj.grad_hess(np.zeros((3, 2)), np.zeros(3))
-    with pytest.raises(ValueError, match="y must be numeric"):
+    with pytest.raises(ValueError, match="y must be real numbers"):
         obj.loss(np.array(["a", "b"]), np.zeros(2))
+    with pytest.raises(ValueError, match="y must be real numbers, got dtype complex128"):
+        obj.loss(np.array([1 + 1j, 0]), np.zeros(2))
 
 
 def test_multi_quantile_needs_k_outputs():

@@ -200,7 +200,8 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
     """Constant c with sum_i w_i grad(y_i, c) = 0, for a convex regression loss.
 
     The weighted gradient sum is monotone in c and changes sign between
-    min(y) and max(y), so Brent's method finds the exact M-estimate.
+    min(y) and max(y), so Brent's method finds the exact M-estimate in a few
+    passes over the data.
     """
     from scipy.optimize import brentq  # scipy: a hard dependency of sklearn and xgboost
 
@@ -208,16 +209,22 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
     if lo == hi:
         return np.asarray(lo)
     scale = np.asarray(1.0)
+    total = float(len(y) if w is None else np.sum(w))
 
     def mean_grad(c: float) -> float:
-        g, _ = loss.grad_curvature(np, y, np.full_like(y, c), scale)
-        return float(np.average(g, weights=w))
+        acc = 0.0
+        for start in range(0, len(y), _INIT_BLOCK):  # blocks: no large temporaries
+            rows = slice(start, start + _INIT_BLOCK)
+            g, _ = loss.grad_curvature(np, y[rows], np.full(len(y[rows]), c), scale)
+            acc += float(np.sum(g) if w is None else np.dot(w[rows], g))
+        return acc / total
 
     # disp=False: at the limits of float precision take the best bracketed estimate
     xtol = max(1e-12 * (hi - lo), 1e-300)  # stays positive for subnormal spreads
     root = brentq(mean_grad, lo, hi, xtol=xtol, rtol=1e-14, maxiter=200, disp=False)
+    step = 1e-6 * (hi - lo)
     tol = 1e-12 * float(np.max(np.abs(loss.grad_curvature(np, y, np.full_like(y, root), scale)[0])))
-    if abs(mean_grad(root)) <= tol:
+    if abs(mean_grad(root - step)) <= tol and abs(mean_grad(root + step)) <= tol:
         # A flat stretch of minimisers (Huber with a gap wider than 2 delta in
         # the data): return its middle, so the answer does not depend on
         # where the root finder happened to land (weights vs repeated rows).
@@ -225,6 +232,9 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
             lambda c: mean_grad(c) <= tol, root, hi)
         root = 0.5 * (left + right)
     return np.asarray(root)
+
+
+_INIT_BLOCK = 131072
 
 
 def _bisect(below: Any, a: float, b: float) -> float:
@@ -594,7 +604,12 @@ class Focal(_BinaryLoss):
         p_t = xp.exp(-big_l)
         q = xp.exp(log_q)
         a = self._alpha_t(xp, t, m)
-        aq = a * xp.exp(gam * log_q) if gam != 0 else a * xp.ones_like(q)
+        if gam == 0:
+            aq = a * xp.ones_like(q)
+        elif gam == int(gam) and gam <= 4:
+            aq = a * q ** int(gam)  # small integer powers are multiplications
+        else:
+            aq = a * xp.exp(gam * log_q)
         g = -t * aq * (gam * p_t * big_l + q)
         gauss_newton = aq * p_t * q
         if gam == 0:

@@ -28,8 +28,10 @@ True
 
 from __future__ import annotations
 
+import os
 import warnings
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -73,6 +75,21 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("sample_weight must have a positive sum")
     return w
+
+
+# Rows per block in the NumPy hot path. Huber on 1M float32 rows, one thread:
+# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms;
+# 128K blocks on two threads: 1.1-1.3 ms.
+_BLOCK_ROWS = 131072
+_POOL_THREADS = min(4, os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
+    return _POOL
 
 
 class _DataState:
@@ -122,6 +139,14 @@ class _DataState:
         _, h = self.loss.grad_curvature(np, t, m, self.scale)
         return np.reshape(1.0 / h, np.shape(self.init))
 
+    def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and hessian output arrays, reused from round to round."""
+        key = (shape, np.dtype(dtype))
+        if getattr(self, "_buffers_key", None) != key:
+            self._buffers_key = key
+            self._buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
+        return self._buffers
+
     def encoded(self, xp: Any, dtype: Any, normalized: bool) -> tuple[Array, Array | None]:
         """(encoded labels, weights x factor) in the margin's namespace and dtype."""
         key = (id(xp), np.dtype(dtype) if is_numpy(xp) else str(dtype), normalized)
@@ -132,15 +157,16 @@ class _DataState:
             w = self.w
             if normalized:
                 f = self.factor()
-                if np.any(f != 1.0):
-                    w = (np.ones(len(self.y)) if w is None else w)
+                if w is not None:
                     w = w[:, None] * f[None, :] if self.n_outputs > 1 else w * float(f)
+                elif np.any(f != 1.0):
+                    w = f  # unweighted: the factor alone, broadcast (a scalar or one per output)
             if w is not None:
                 # positive weights stay positive (and finite) in a narrower dtype
                 info = xp.finfo(dtype)
                 w = np.where(w > 0, np.clip(w, info.smallest_normal, info.max), 0.0)
                 w = w.astype(dtype) if is_numpy(xp) else xp.asarray(w, dtype=dtype)
-                if self.n_outputs > 1 and w.ndim == 1:
+                if self.n_outputs > 1 and w.ndim == 1 and self.w is not None:
                     w = w[:, None]
             hit = (t, w)
             self._encoded[key] = hit
@@ -380,11 +406,56 @@ class Objective:
         shape = m.shape
         m = _flat(m)
         t, w = state.encoded(xp, m.dtype, normalized)
+        if is_numpy(xp):
+            return self._numpy_grad_hess(state, t, m, w, shape, reuse=normalized)
         g, h = self.base_loss.grad_curvature(xp, t, m, state.scale)
         if w is not None:
             g = g * w
             h = h * w
         return xp.reshape(g, shape), xp.reshape(h, shape)
+
+    def _numpy_grad_hess(self, state: _DataState, t: Any, m: np.ndarray, w: Any, shape: tuple,
+                         reuse: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The kernel over row blocks that fit in cache, written into the outputs.
+
+        Whole-array NumPy temporaries of a few MB each are page-faulted in
+        afresh on every call (glibc returns freed large blocks to the OS);
+        with them the kernels cost 4-6x their arithmetic. Blocks of
+        ``_BLOCK_ROWS`` keep every temporary small enough to be recycled. For the
+        frameworks (``reuse``) the float32 outputs, the dtype both frameworks
+        train on, are reused across rounds: they copy gradients in at once.
+        """
+        n = m.shape[0]
+        dtype = np.float32 if reuse else m.dtype
+        if reuse:
+            g_out, h_out = state.buffers(m.shape, dtype)
+        else:
+            g_out, h_out = np.empty(m.shape, dtype), np.empty(m.shape, dtype)
+        kernel, scale = self.base_loss.grad_curvature, state.scale
+        per_row = w is not None and state.w is not None  # else a broadcast factor (or nothing)
+        floor = np.finfo(np.float32).smallest_normal if dtype != m.dtype else None
+
+        def block(rows: slice) -> None:
+            g, h = kernel(np, t[rows], m[rows], scale)
+            if w is None:
+                g_out[rows], h_out[rows] = g, h
+            else:
+                wr = w[rows] if per_row else w
+                np.multiply(g, wr, out=g_out[rows], casting="same_kind")
+                np.multiply(h, wr, out=h_out[rows], casting="same_kind")
+            if floor is not None:  # a float64 curvature can underflow in the float32 output
+                np.maximum(h_out[rows], floor, out=h_out[rows])
+
+        step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
+        blocks = [slice(start, start + step) for start in range(0, n, step)]
+        if len(blocks) > 1 and _POOL_THREADS > 1:
+            # NumPy ufuncs release the GIL: the framework's threads idle while
+            # the objective runs, so the blocks run on as many cores
+            list(_pool().map(block, blocks))
+        else:
+            for rows in blocks:
+                block(rows)
+        return g_out.reshape(shape), h_out.reshape(shape)
 
     def _warn_if_bad_start(self, state: _DataState, margin: Any) -> None:
         m = np.asarray(margin)

@@ -380,7 +380,14 @@ class Objective:
 
     # ---- the framework objective -------------------------------------------
     def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = _UNSET) -> tuple[Array, Array]:
-        """Framework entry point: (margin, dataset) natively, (y, margin, ...) in sklearn."""
+        """Framework entry point: (margin, dataset) natively, (y, margin, ...) in sklearn.
+
+        Returns the weighted gradient and curvature times the dataset's fixed
+        normalisation factor, as float32 (what both frameworks train on). The
+        arrays are this dataset's buffers and are overwritten by the next
+        call: the frameworks copy them at once; copy them yourself to keep
+        them, or use ``grad_hess``.
+        """
         if hasattr(b, "get_label"):
             margin, state = a, self._state_for_dataset(b, a)
             host_only = type(b).__module__.startswith("lightgbm")

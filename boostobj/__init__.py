@@ -72,12 +72,13 @@ def huber(delta: float = 1.0) -> Objective:
     return Objective(Huber(delta), "huber")
 
 
-def quantile(alpha: float | Sequence[float] = 0.5, eps: float = 0.05) -> Objective:
+def quantile(alpha: float | Sequence[float] = 0.5, eps: float = 0.5) -> Objective:
     """Pinball loss at level ``alpha`` in (0, 1), or a strictly increasing list
     of levels trained as K outputs of one booster (sorted, never crossing).
 
-    ``eps`` guards the MM curvature 1/(2|r|) near r = 0, as a fraction of the
-    dataset's typical residual at the start.
+    ``eps`` guards the MM curvature 1/(2|r|) near r = 0: residuals below
+    eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
+    start share one curvature (see ``boostobj.losses.Quantile``).
 
     >>> import numpy as np, boostobj
     >>> boostobj.quantile([0.1, 0.9]).init_score(np.arange(11.0)).tolist()

@@ -224,7 +224,7 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
     root = brentq(mean_grad, lo, hi, xtol=xtol, rtol=1e-14, maxiter=200, disp=False)
     step = 1e-6 * (hi - lo)
     tol = 1e-12 * float(np.max(np.abs(loss.grad_curvature(np, y, np.full_like(y, root), scale)[0])))
-    if abs(mean_grad(root - step)) <= tol and abs(mean_grad(root + step)) <= tol:
+    if abs(mean_grad(root - step)) <= tol or abs(mean_grad(root + step)) <= tol:
         # A flat stretch of minimisers (Huber with a gap wider than 2 delta in
         # the data): return its middle, so the answer does not depend on
         # where the root finder happened to land (weights vs repeated rows).
@@ -349,9 +349,15 @@ class Quantile(Loss):
     The true second derivative is 0. The curvature is that of the MM
     quadratic :math:`\rho_\alpha(r) \le r^2/(4|r_0|) + (\alpha - 1/2) r + c`
     (Hunter & Lange 2000, "Quantile regression via an MM algorithm", J. Comp.
-    Graph. Stat.): a Newton step on it is one IRLS step. The guard
-    :math:`\epsilon` is ``eps`` times the dataset's typical residual at the
-    start (the ``scale``), so the curvature is scale-equivariant.
+    Graph. Stat.): a Newton step on it is one IRLS step. The guard is
+    :math:`\epsilon = \text{eps} \cdot 2\min(\alpha, 1-\alpha) \cdot s`, with
+    s the dataset's typical residual at the start (the ``scale``), so the
+    curvature is scale-equivariant. Rows inside the guard share one
+    curvature instead of pinning the leaf with 1/|r|: too tight a guard makes
+    the steps several times too small (measured, median of Friedman #1 with
+    t(2) noise: test pinball 10% above the built-ins at eps*2min = 0.05, within
+    1% at 0.5), while tail quantiles, whose gradients are lopsided, train best
+    with a tighter one; hence the factor 2 min(alpha, 1 - alpha).
 
     A list of increasing alphas gives K outputs trained in one booster; the
     loss of a row is the sum of its K pinball losses, and predictions are
@@ -361,7 +367,7 @@ class Quantile(Loss):
 
     name = "quantile"
 
-    def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float = 0.05):
+    def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float = 0.5):
         if np.ndim(alpha) == 0:
             self.alpha = _check_real("alpha", alpha, 0.0, 1.0)
             self._alphas = np.asarray([self.alpha])
@@ -377,6 +383,12 @@ class Quantile(Loss):
             self.multi = True
             self.link = SortedIdentityLink()
         self.eps = _check_real("eps", eps, 0.0, math.inf)
+        self._guards = self.eps * 2.0 * np.minimum(self._alphas, 1.0 - self._alphas)
+
+    @property
+    def guard(self) -> float | np.ndarray:
+        """The curvature guard as a multiple of the label scale: eps * 2 min(alpha, 1 - alpha)."""
+        return self._guards.copy() if self.multi else float(self._guards[0])
 
     def _params(self):
         return {"alpha": self.alpha, "eps": self.eps}
@@ -399,7 +411,8 @@ class Quantile(Loss):
         g = xp.astype(r <= 0, r.dtype) - a  # -alpha above the fit, 1 - alpha at or below
         # the guard stays above sqrt(tiny) of the dtype, so weights times 1/eps stay finite
         floor = float(np.sqrt(xp.finfo(m.dtype).smallest_normal))  # Array API name of tiny
-        eps = xp.maximum(self.eps * xp.asarray(scale, dtype=m.dtype), floor)
+        guard = xp.asarray(self._guards if self.multi else self._guards[0], dtype=m.dtype)
+        eps = xp.maximum(guard * xp.asarray(scale, dtype=m.dtype), floor)
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
 

@@ -136,9 +136,10 @@ def test_boosting_gradients_are_scale_equivariant(make, c):
         g1, h1 = make(1.0)(y, m, sample_weight=w)
         obj_c = make(c)
         gc, hc = obj_c(c * y, c * m, sample_weight=w)
-        # to float32 resolution: the quantile start (which sets the scale) is a float32 label
-        np.testing.assert_allclose(gc, c * g1, rtol=1e-6, atol=1e-12 * c)
-        np.testing.assert_allclose(hc, h1, rtol=1e-6)
+        # to float32 resolution: the framework outputs are float32, and the quantile
+        # start (which sets the scale) is a float32 label
+        np.testing.assert_allclose(gc, c * g1, rtol=5e-6, atol=1e-12 * c)
+        np.testing.assert_allclose(hc, h1, rtol=5e-6)
         # the quantile start is the float32 value of a label (what the frameworks store)
         np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(make(1.0).init_score(y, w)),
                                    rtol=2e-7, atol=1e-9 * c)

@@ -52,14 +52,17 @@ def squared_error() -> Objective:
     return Objective(SquaredError(), "squared_error")
 
 
-def log_cosh() -> Objective:
+def log_cosh(eps: float = 0.5) -> Objective:
     """Log-cosh loss log(cosh(y - m)) with the MM curvature tanh(r)/r.
+
+    ``eps`` guards the curvature at residuals below eps times the dataset's
+    typical residual at the start (see ``boostobj.losses.LogCosh``).
 
     >>> import numpy as np, boostobj
     >>> round(boostobj.log_cosh().loss(np.array([0.0]), np.array([1.0])), 6)
     0.433781
     """
-    return Objective(LogCosh(), "log_cosh")
+    return Objective(LogCosh(eps), "log_cosh")
 
 
 def huber(delta: float = 1.0) -> Objective:

@@ -181,9 +181,9 @@ def test_mm_curvature_majorizes_the_loss(make):
     y = rng.normal(size=60) * 5
     m0 = rng.normal(size=60) * 5
     g, h = obj.grad_hess(y, m0)
-    if obj.name == "quantile":  # the guard eps*scale only relaxes the bound below it
-        eps = obj.base_loss.guard * obj.label_scale(y)
-        ok = np.abs(y - m0) >= eps
+    if obj.name in ("quantile", "log_cosh"):  # the guard only relaxes the bound below it
+        guard = obj.base_loss.guard if obj.name == "quantile" else obj.base_loss.eps
+        ok = np.abs(y - m0) >= guard * obj.label_scale(y)
         y, m0, g, h = y[ok], m0[ok], g[ok], h[ok]
     for delta in np.linspace(-30, 30, 121):
         m = m0 + delta
@@ -244,3 +244,13 @@ def test_multiclass_focal_predict_recovers_the_class_posterior(gamma):
     best = minimize(expected, np.zeros(3), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14,
                                                                           "maxiter": 20000})
     np.testing.assert_allclose(obj.predict(best.x[None, :])[0], q, atol=1e-4)
+
+
+def test_log_cosh_curvature_is_the_mm_weight_above_the_guard_and_flat_below():
+    obj = boostobj.log_cosh(eps=0.5)
+    y = np.linspace(-40, 40, 201)
+    _, h = obj.grad_hess(y, np.zeros(201))
+    guard = 0.5 * obj.label_scale(y)
+    a = np.maximum(np.abs(y), guard)
+    np.testing.assert_allclose(h, np.tanh(a) / a, rtol=1e-12)
+    assert guard > 5  # the guard is active on these labels

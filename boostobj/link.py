@@ -97,7 +97,18 @@ def _softplus_over_sigmoid(xp: Any, m: Array) -> Array:
     return xp.where(m >= 0, positive, negative)
 
 
-class FocalLogitLink:
+class _FocalLink:
+    """Shared by the focal links: the focusing parameter, and no forward link."""
+
+    def __init__(self, gamma: float):
+        self.gamma = gamma
+
+    def link(self, value: Array) -> Array:
+        """Not needed for boosting (starts are solved on the margin)."""
+        raise NotImplementedError("the focal start value is solved directly on the margin")
+
+
+class FocalLogitLink(_FocalLink):
     """Focal-loss margin to the class posterior (binary).
 
     The focal loss is minimised by a probability p* = sigmoid(m) that is
@@ -116,13 +127,6 @@ class FocalLogitLink:
 
     name = "focal-logit"
 
-    def __init__(self, gamma: float):
-        self.gamma = gamma
-
-    def link(self, value: Array) -> Array:
-        """Not needed for boosting (starts are solved on the margin)."""
-        raise NotImplementedError("the focal start value is solved directly on the margin")
-
     def inverse(self, margin: Array) -> Array:
         """Margin to P(y=1)."""
         xp = namespace(margin)
@@ -136,7 +140,7 @@ class FocalLogitLink:
         return _math.sigmoid(xp, z)
 
 
-class FocalSoftmaxLink:
+class FocalSoftmaxLink(_FocalLink):
     """Multi-class focal margins (n, K) to class posteriors.
 
     Stationarity of the expected softmax focal loss gives
@@ -146,13 +150,6 @@ class FocalSoftmaxLink:
     """
 
     name = "focal-softmax"
-
-    def __init__(self, gamma: float):
-        self.gamma = gamma
-
-    def link(self, value: Array) -> Array:
-        """Not needed for boosting (starts are solved on the margin)."""
-        raise NotImplementedError("the focal start value is solved directly on the margin")
 
     def inverse(self, margin: Array) -> Array:
         """Margins (n, K) to class probabilities; each row sums to 1."""

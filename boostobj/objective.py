@@ -491,8 +491,8 @@ class Objective:
         -------
         >>> import numpy as np, boostobj
         >>> g, h = boostobj.log_cosh().grad_hess(np.array([0.0, 5.0]), np.zeros(2))
-        >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()
-        ([-0.0, -0.9999], [1.0, 0.2])
+        >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()  # h: tanh(a)/a, a = max(|r|, guard)
+        ([-0.0, -0.9999], [0.6786, 0.2])
         """
         state = self._state_for_arrays(y, sample_weight, margin)
         return self._boosting_grad_hess(state, margin, normalized=False)

@@ -226,6 +226,12 @@ class _LGBMMixin:
         params.update(self._boostobj_extra or {})
         return params
 
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
+        """LightGBM's ``fit``; with a boostobj objective, from ``obj.init_score``."""
+        if _ours(self.objective) is None:  # type: ignore[attr-defined]
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)  # type: ignore[misc]
+        return self._boostobj_fit(super().fit, X, y, sample_weight, kwargs)  # type: ignore[misc]
+
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
         _check_fit_inputs(y, sample_weight)
@@ -309,11 +315,6 @@ class LGBMRegressor(_LGBMMixin, lgb.LGBMRegressor):
     (200, 3)
     """
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMRegressor":
-        if _ours(self.objective) is None:
-            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        return self._boostobj_fit(super().fit, X, y, sample_weight, kwargs)
-
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         obj = _ours(self.objective)
         if obj is None or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
@@ -344,11 +345,6 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
         """One margin column for two classes (logit), K for K > 2 (softmax)."""
         k = int(np.max(y_enc)) + 1
         return k if k > 2 else 1
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "LGBMClassifier":
-        if _ours(self.objective) is None:
-            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        return self._boostobj_fit(super().fit, X, y, sample_weight, kwargs)
 
     def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
         obj = _ours(self.objective)

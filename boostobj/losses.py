@@ -232,6 +232,13 @@ def _root_of_mean_gradient(loss: Loss, y: np.ndarray, w: np.ndarray | None) -> n
         left, right = _bisect(lambda c: mean_grad(c) < -tol, lo, root), _bisect(
             lambda c: mean_grad(c) <= tol, root, hi)
         root = 0.5 * (left + right)
+    else:
+        # At a mass of equal labels the exact root is that label: snap to it, so
+        # the rows there have residual exactly 0 (not a root-finder's 1e-13,
+        # which would then set the label scale) at every label scale.
+        nearest = float(support[np.argmin(np.abs(support - root))])
+        if abs(nearest - root) <= 4 * xtol:
+            root = nearest
     return np.asarray(root)
 
 

@@ -132,7 +132,7 @@ class FocalLogitLink(_FocalLink):
         xp = namespace(margin)
         g = self.gamma
         if g == 0:
-            return _math.sigmoid(xp, margin)
+            return LogitLink().inverse(margin)
         p = _math.sigmoid(xp, margin)
         q = _math.sigmoid(xp, -margin)
         z = ((g + 1.0) * margin - xp.log1p(g * p * _softplus_over_sigmoid(xp, margin))
@@ -155,9 +155,9 @@ class FocalSoftmaxLink(_FocalLink):
         """Margins (n, K) to class probabilities; each row sums to 1."""
         xp = namespace(margin)
         g = self.gamma
-        logp = _math.log_softmax(xp, margin)
         if g == 0:
-            return xp.exp(logp)
+            return SoftmaxLink().inverse(margin)
+        logp = _math.log_softmax(xp, margin)
         p = xp.exp(logp)
         tiny = float(xp.finfo(margin.dtype).smallest_normal)
         log1mp = xp.log(xp.maximum(-xp.expm1(logp), tiny))

@@ -109,6 +109,8 @@ class _DataState:
         # of a distributed fit then normalises its partition identically
         self._init, self._scale = start if start is not None else (None, None)
         self._encoded: dict = {}
+        self._buffers_key: tuple | None = None
+        self._buffers: tuple = ()
         self.warned = False
 
     @property
@@ -142,7 +144,7 @@ class _DataState:
     def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and hessian output arrays, reused from round to round."""
         key = (shape, np.dtype(dtype))
-        if getattr(self, "_buffers_key", None) != key:
+        if self._buffers_key != key:
             self._buffers_key = key
             self._buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
         return self._buffers

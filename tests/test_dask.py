@@ -130,17 +130,31 @@ def test_global_start_equals_single_machine(client, name, weighted):
     wd = None if w is None else _split(client, w)[0]
     # a small gather_limit forces the selection rounds of the exact quantile
     start = global_start(obj, yd, wd, gather_limit=50)
-    # M-estimates: both solvers stop within 1e-12 of the label range; the multi-class
-    # focal solve (L-BFGS on the class table) within about 1e-9 on margins of order 1
-    atol = 2e-12 * np.ptp(y) + 1e-8
+    # the documented accuracy of each method (boostobj/dask.py), not a looser catch-all
+    if obj.name == "quantile":
+        atol = 0.0  # an exact selection: the same label as the single-machine rule
+    elif obj.name in ("huber", "log_cosh"):
+        atol = 1e-12 * np.ptp(y)  # both solvers stop within this of the M-estimate
+    elif name == "focal(2)x3":
+        atol = 1e-9  # the multi-class L-BFGS solve on the class table
+    else:
+        atol = 1e-12  # the weighted mean (summation order) and the binary root
     np.testing.assert_allclose(start.init, obj.init_score(y, w), rtol=0, atol=atol)
     np.testing.assert_allclose(start.scale, obj.label_scale(y, w), rtol=0, atol=atol)
-    assert start.objective == obj.with_start(start.init, start.scale)
-    # the pinned objective ignores the local statistics of a partition
+    # the pinned objective carries exactly these statistics, whatever rows it is given
     half, k = y[N // 2:], obj.n_outputs(y)
-    g_full, h_full = start.objective.grad_hess(y, np.full((N, k), 0.5))
-    g_half, h_half = start.objective.grad_hess(half, np.full((len(half), k), 0.5))
-    assert np.array_equal(g_full[N // 2:], g_half) and np.array_equal(h_full[N // 2:], h_half)
+    np.testing.assert_array_equal(start.objective.init_score(half), start.init)
+    np.testing.assert_array_equal(start.objective.label_scale(half), start.scale)
+    # and a worker's framework call on its half equals the whole data's call on those rows.
+    # The probe margin is the start itself: residuals there are about one label scale, so
+    # the guards (quantile, log-cosh) and the normalisation factor (every loss) are live,
+    # and both depend on the start and scale a partition would compute for itself.
+    m = np.broadcast_to(np.asarray(start.init, dtype=np.float64), (N, k)).copy()
+    m = m[:, 0] if k == 1 else m
+    g_full, h_full = (a.copy() for a in start.objective(y, m))
+    g_half, h_half = start.objective(half, m[N // 2:])
+    np.testing.assert_array_equal(g_full[N // 2:], g_half)
+    np.testing.assert_array_equal(h_full[N // 2:], h_half)
 
 
 def test_quantile_selection_is_exact_on_ties_and_many_blocks():

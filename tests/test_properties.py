@@ -134,18 +134,21 @@ def test_boosting_gradients_are_scale_equivariant(make, c):
         y[np.abs(y) < 1e-30] = 0.0
         m[np.abs(m) < 1e-30] = 0.0  # (c * 5e-324 underflows to 0 and flips the sign of r)
         assume(np.any(y != 0))  # all-zero labels carry no scale to be equivariant to
-        g1, h1 = make(1.0)(y, m, sample_weight=w)
-        obj_c = make(c)
-        gc, hc = obj_c(c * y, c * m, sample_weight=w)
-        # to float32 resolution: the framework outputs are float32, and the quantile
-        # start (which sets the scale) is a float32 label, so its rounding error,
-        # relative to the spread of the labels, bounds how equal the scales can be
-        rtol = 5e-6 + 8 * 2.0**-24 * np.abs(y).max() / np.min(make(1.0).label_scale(y, w))
-        np.testing.assert_allclose(gc, c * g1, rtol=rtol, atol=1e-12 * c)
-        np.testing.assert_allclose(hc, h1, rtol=rtol)
-        # the quantile start is the float32 value of a label (what the frameworks store)
-        np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(make(1.0).init_score(y, w)),
-                                   rtol=2e-7, atol=1e-9 * c)
+        obj_1, obj_c = make(1.0), make(c)
+        init, scale = obj_1.init_score(y, w), obj_1.label_scale(y, w)
+        # the start is the float32 value of a label (what the frameworks store), so
+        # on c*y it is c times the start on y to float32 rounding (2^-24 relative),
+        # and the scale (a median of |y - start|) moves by at most that rounding
+        f32 = 2.0**-24 * c * np.abs(y).max()
+        np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(init), rtol=0, atol=f32 + 1e-300)
+        np.testing.assert_allclose(obj_c.label_scale(c * y, w), c * np.asarray(scale), rtol=1e-12,
+                                   atol=2 * f32 + 1e-300)
+        # given statistics that are exactly c times, the framework gets c times the
+        # gradient and the same curvature, to the float32 rounding of its outputs
+        g1, h1 = obj_1.with_start(init, scale)(y, m, sample_weight=w)
+        gc, hc = obj_c.with_start(c * np.asarray(init), c * np.asarray(scale))(c * y, c * m, sample_weight=w)
+        np.testing.assert_allclose(gc, c * g1, rtol=1e-6, atol=1e-12 * c)
+        np.testing.assert_allclose(hc, h1, rtol=1e-6)
 
     check()
 

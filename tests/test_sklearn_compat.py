@@ -57,8 +57,6 @@ _FLOAT32 = ("XGBoost accumulates gradients and margins in float32: weighted and 
 def _expected_failed_checks(estimator) -> dict[str, str]:
     if isinstance(estimator, IntervalRegressor) and estimator.conformal:
         return {"check_sample_weight_equivalence_on_dense_data": _SPLIT}
-    if isinstance(estimator, IntervalRegressor) and estimator.backend == "xgboost":
-        return {"check_sample_weight_equivalence_on_dense_data": _FLOAT32}
     if isinstance(estimator, XGBClassifier):
         return {"check_sample_weight_equivalence_on_dense_data": _FLOAT32,
                 "check_sample_weight_equivalence_on_sparse_data": _FLOAT32}

@@ -17,6 +17,7 @@ import pytest
 from cases import ALL_CASES, labels_for, margin_shape
 
 import boostobj
+import boostobj.objective as objective_module
 from boostobj._array import namespace
 from boostobj.device import DeviceFallbackWarning, gradient_namespace, normalize_device
 
@@ -154,43 +155,82 @@ def test_cuda_gradients_are_cupy_and_match_numpy():  # pragma: no cover - GPU ma
     np.testing.assert_allclose(p_gpu, p_cpu, rtol=1e-4, atol=1e-3 * obj.label_scale(y, w))
 
 
-def test_lightgbm_calls_get_numpy_even_on_a_gpu_objective():
+class _RecordingGPU:
+    """Stands in for CuPy on a CPU: records which device each gradient call ran on.
+
+    ``asarray`` returns NumPy arrays, so training still works, but every call
+    routed to the "GPU" leaves a record: the routing is tested without a GPU.
+    """
+
+    def __init__(self):
+        self.calls: list[int] = []
+        self._device: list[int] = []
+        gpu = self
+
+        class _Device:
+            def __init__(self, n):
+                self.n = n
+
+            def __enter__(self):
+                gpu._device.append(self.n)
+
+            def __exit__(self, *exc):
+                gpu._device.pop()
+
+        self.cuda = type("cuda", (), {"Device": _Device})
+
+    def asarray(self, a):
+        self.calls.append(self._device[-1] if self._device else -1)
+        return np.asarray(a)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Route GPU gradients to a recording stand-in (boostobj.objective looks CuPy up here)."""
+    gpu = _RecordingGPU()
+    monkeypatch.setattr(objective_module, "gradient_namespace", lambda device: gpu)
+    return gpu
+
+
+def test_lightgbm_calls_get_host_arrays_even_on_a_gpu_objective(fake_gpu):
     lgb = pytest.importorskip("lightgbm")
+    xgb = pytest.importorskip("xgboost")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))
     y = 100 * X[:, 0] + rng.normal(size=200)
-    obj = boostobj.huber(5.0).on_device("cuda")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeviceFallbackWarning)
-        g, h = obj(y, np.full(200, obj.init_score(y)), None, None)  # LightGBM's sklearn call
-        assert isinstance(g, np.ndarray) and isinstance(h, np.ndarray)
-        model = lgb.LGBMRegressor(objective=obj, n_estimators=5, verbose=-1)
-        model.fit(X, y, init_score=obj.init_score_array(y))
-    assert np.isfinite(model.predict(X)).all()
+    obj = boostobj.huber(5.0).on_device("cuda:1")
+    start = np.full(200, obj.init_score(y))
+    # LightGBM's sklearn call (4 arguments) and native call (a lightgbm.Dataset): host
+    obj(y, start, None, None)
+    lgb.LGBMRegressor(objective=obj, n_estimators=3, verbose=-1).fit(X, y, init_score=obj.init_score_array(y))
+    lgb.train({"objective": obj, "verbose": -1}, lgb.Dataset(X, y, init_score=start), 3)
+    assert fake_gpu.calls == []
+    # the same objective in XGBoost's calls goes to its device, once per call
+    obj(y, start)
+    obj(start.astype(np.float32), xgb.DMatrix(X, y))
+    assert fake_gpu.calls == [1, 1]
 
 
-def test_xgboost_estimator_with_a_gpu_device_uses_a_gpu_objective_and_restores_it():
-    from boostobj.sklearn import XGBRegressor
+def test_xgboost_estimator_with_a_gpu_device_uses_a_gpu_objective_and_restores_it(fake_gpu, monkeypatch):
+    import boostobj.sklearn as sk
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3))
     y = 1000 + 100 * X[:, 0] + 10 * rng.standard_t(2, size=300)
     obj = boostobj.quantile(0.8)
-    seen = []
-
-    class Spy(boostobj.Objective):  # records the device each round's objective has
-        def __call__(self, *args, **kwargs):
-            seen.append(self.device)
-            return super().__call__(*args, **kwargs)
-
-        def on_device(self, device):
-            return Spy(self.base_loss, self.factory, self._start, device)
-
-    spy = Spy(obj.base_loss, "quantile")
+    on_cpu = sk.XGBRegressor(objective=obj, n_estimators=5).fit(X, y)
+    assert fake_gpu.calls == []  # device unset: the CPU objective
+    # XGBoost reports that it really trains on the GPU: the drop-in must follow it
+    monkeypatch.setattr(sk, "resolve_device", lambda device, framework: "cuda")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # XGBoost's and boostobj's CPU fallback
-        on_gpu = XGBRegressor(objective=spy, device="cuda", n_estimators=5).fit(X, y)
-    on_cpu = XGBRegressor(objective=obj, n_estimators=5).fit(X, y)
-    assert on_gpu.objective is spy  # the estimator's parameter is left as given
-    assert set(seen) == {"cuda" if _gpu_usable() else "cpu"}
+        warnings.simplefilter("ignore", UserWarning)  # XGBoost's own CPU fallback here
+        on_gpu = sk.XGBRegressor(objective=obj, device="gpu:0", n_estimators=5).fit(X, y)
+    assert fake_gpu.calls == [0] * 5  # every round's gradients on cuda:0
+    assert on_gpu.objective is obj and obj.device == "cpu"  # the parameter is left as given
     np.testing.assert_allclose(on_gpu.predict(X), on_cpu.predict(X), rtol=0, atol=1e-3 * obj.label_scale(y))
+    # and where XGBoost falls back to the CPU, so do the gradients
+    monkeypatch.setattr(sk, "resolve_device", lambda device, framework: "cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        sk.XGBRegressor(objective=obj, device="cuda", n_estimators=5).fit(X, y)
+    assert fake_gpu.calls == [0] * 5

@@ -136,10 +136,10 @@ def test_boosting_gradients_are_scale_equivariant(make, c):
         assume(np.any(y != 0))  # all-zero labels carry no scale to be equivariant to
         obj_1, obj_c = make(1.0), make(c)
         init, scale = obj_1.init_score(y, w), obj_1.label_scale(y, w)
-        # the start is the float32 value of a label (what the frameworks store), so
-        # on c*y it is c times the start on y to float32 rounding (2^-24 relative),
-        # and the scale (a median of |y - start|) moves by at most that rounding
-        f32 = 2.0**-24 * c * np.abs(y).max()
+        # the start is the float32 value of a label (what the frameworks store): on c*y
+        # it is round32(c y), against c round32(y) on y, two roundings of 2^-24 relative
+        # each; the scale (a median of |y - start|) moves by at most as much
+        f32 = 2 * 2.0**-24 * c * np.abs(y).max()
         np.testing.assert_allclose(obj_c.init_score(c * y, w), c * np.asarray(init), rtol=0, atol=f32 + 1e-300)
         np.testing.assert_allclose(obj_c.label_scale(c * y, w), c * np.asarray(scale), rtol=1e-12,
                                    atol=2 * f32 + 1e-300)

@@ -17,6 +17,13 @@ Losses: squared error (``reg:squarederror`` / ``regression``) and the 0.9
 quantile (``reg:quantileerror`` / ``quantile``). Goal: boostobj with CuPy at
 most 1.2 x the built-in on XGBoost.
 
+First it prints the CUDA major version XGBoost was built for (its
+``build_info()``, else its wheel's ``nvidia-nccl-cuNN`` requirement) and the
+one of the installed CuPy, and stops (exit status 3) when they differ: one
+process cannot load two CUDA runtimes reliably, and the fix is the matching
+extra (``boostobj[gpu-cuda12]`` for XGBoost <= 3.2, ``boostobj[gpu-cuda13]``
+= ``boostobj[gpu]`` for XGBoost 3.4).
+
 Prints a Markdown table and writes ``benchmarks/results/gpu.md``. Without a
 usable GPU it stops with a message (exit status 2); ``--allow-cpu`` runs the
 same code on the CPU as a smoke test (small ``--rows``; nothing is written
@@ -29,7 +36,9 @@ features, depth 6 / 63 leaves, 50 rounds, best of 2).
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import platform
+import re
 import sys
 import time
 import warnings
@@ -46,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.md"
 GOAL = 1.2
 NO_GPU_EXIT = 2
+CUDA_MISMATCH_EXIT = 3
 
 LOSSES: dict[str, dict[str, Any]] = {
     "squared_error": {"make": boostobj.squared_error, "xgboost": {"objective": "reg:squarederror"},
@@ -67,6 +77,60 @@ class Row:
     cupy_s: float | None
     grad_numpy_ms: float
     grad_cupy_ms: float | None
+
+
+# ---- CUDA versions: XGBoost's wheel and CuPy must agree ---------------------------
+def xgboost_cuda(build_info: dict | None = None, requires: list[str] | None = None) -> tuple[int | None, str]:
+    """(CUDA major version XGBoost was built for, where that was read); None for a CPU build.
+
+    ``build_info()["CUDA_VERSION"]`` when the build has CUDA, else the wheel's
+    ``nvidia-nccl-cuNN`` requirement. The arguments default to the installed XGBoost.
+    """
+    if build_info is None:
+        import xgboost
+
+        build_info = xgboost.build_info()
+    if requires is None:
+        requires = importlib.metadata.requires("xgboost") or []
+    version = build_info.get("CUDA_VERSION")
+    if build_info.get("USE_CUDA") and version:
+        return int(version[0]), f"build_info CUDA_VERSION {'.'.join(map(str, version))}"
+    for req in requires:
+        m = re.match(r"\s*nvidia-nccl-cu(\d+)", req)
+        if m:
+            return int(m.group(1)), f"wheel requires {req.split(';')[0].strip()}"
+    return None, "CPU-only build"
+
+
+def cupy_cuda(cupy: Any = None, distributions: list[str] | None = None) -> tuple[int | None, str]:
+    """(CUDA major version of the installed CuPy, where that was read); None without CuPy.
+
+    The CUDA runtime CuPy loaded (``cupy.cuda.runtime.runtimeGetVersion()``, e.g.
+    13000) when CuPy imports and works, else the ``cupy-cudaNNx`` package name.
+    """
+    if cupy is not None:
+        try:
+            v = int(cupy.cuda.runtime.runtimeGetVersion())
+            return v // 1000, f"CuPy runtime {v // 1000}.{v % 1000 // 10}"
+        except Exception:  # noqa: BLE001 - no driver: fall back to the package name
+            pass
+    if distributions is None:
+        distributions = [d.metadata["Name"] or "" for d in importlib.metadata.distributions()]
+    for name in distributions:
+        m = re.fullmatch(r"cupy-cuda(\d+)x", name.lower())
+        if m:
+            return int(m.group(1)), f"package {name}"
+    return None, "CuPy not installed"
+
+
+def cuda_mismatch(xgb: tuple[int | None, str], cp: tuple[int | None, str]) -> str | None:
+    """The message refusing a CUDA mismatch between XGBoost and CuPy, or None when fine."""
+    (x, xwhy), (c, cwhy) = xgb, cp
+    if x is None or c is None or x == c:
+        return None
+    return (f"XGBoost is built for CUDA {x} ({xwhy}) but CuPy is for CUDA {c} ({cwhy}). Install the "
+            f"CuPy for CUDA {x}: pip uninstall cupy-cuda{c}x && pip install \"boostobj[gpu-cuda{x}]\" "
+            "(gpu-cuda12 for XGBoost <= 3.2, gpu-cuda13 = gpu for XGBoost 3.4).")
 
 
 def make_data(n: int, n_features: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -206,6 +270,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
+    xgb_cuda, cp_cuda = xgboost_cuda(), cupy_cuda()
+    cuda_line = f"XGBoost CUDA: {xgb_cuda[0] or '-'} ({xgb_cuda[1]}); CuPy CUDA: {cp_cuda[0] or '-'} ({cp_cuda[1]})"
+    print(cuda_line)
+    refusal = cuda_mismatch(xgb_cuda, cp_cuda)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        raise SystemExit(CUDA_MISMATCH_EXIT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the probes' own fallback warnings: reported below
         xgb_device = resolve_device("cuda", "xgboost")
@@ -239,7 +310,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     report = "\n".join([
         "# GPU training time: built-in objective vs boostobj (NumPy / CuPy gradients)", "",
         "`" + " ".join(["python benchmarks/gpu.py", *(sys.argv[1:] if argv is None else argv)]) + "`",
-        "", environment(cupy), "", settings, "", table(rows), "",
+        "", environment(cupy), "", cuda_line, "", settings, "", table(rows), "",
         f"Goal: boostobj with CuPy <= {GOAL}x the built-in (XGBoost). grad+hess: one objective "
         "call on all rows (host margin in, gradients out), best of 5.", ""])
     print()

@@ -6,9 +6,12 @@ their standard names, so looking the namespace up is all that is needed, and
 the core keeps its dependency list to numpy, xgboost, lightgbm and
 scikit-learn. ``array_api_compat`` would add wrappers for namespaces whose
 names differ from the standard (older NumPy, PyTorch), which boostobj does
-not target; ``tests/test_array_api.py`` proves the claim by running every
-kernel, link and the ``Objective`` itself under ``array_api_strict`` (only
-standard functions) and comparing with NumPy to the bit.
+not target. ``tests/test_array_api.py`` runs every kernel, link and the
+``Objective`` itself under ``array_api_strict`` (only standard functions)
+and compares with NumPy to the bit, on a CPU. That covers the standard
+names the kernels call, not CuPy itself: the CuPy-only branches (below,
+and the device context in ``Objective``) run only in that file's CuPy
+tests, on a machine with a GPU.
 """
 
 from __future__ import annotations

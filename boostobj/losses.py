@@ -298,9 +298,9 @@ class LogCosh(Loss):
     guard. The weight is therefore evaluated at :math:`\max(|r|, \epsilon)`
     with :math:`\epsilon` = ``eps`` times the dataset's typical residual at
     the start (below it, rows share one curvature; the gradient is exact).
-    Measured on Friedman #1 with t(2) noise and labels x1000: RMSE to the
-    true function 2.05 -> 0.91 (best built-in 1.26). The optimal constant is
-    the M-estimate solving :math:`\sum w \tanh(y - c) = 0`.
+    Its effect at labels x1000 is measured in ``benchmarks/results/quality.md``
+    (log-cosh table and note). The optimal constant is the M-estimate solving
+    :math:`\sum w \tanh(y - c) = 0`.
     """
 
     name = "log_cosh"
@@ -380,11 +380,12 @@ class Quantile(Loss):
     :math:`\epsilon = \text{eps} \cdot 2\min(\alpha, 1-\alpha) \cdot s`, with
     s the dataset's typical residual at the start (the ``scale``), so the
     curvature is scale-equivariant. Rows inside the guard share one
-    curvature instead of pinning the leaf with 1/|r|: too tight a guard makes
-    the steps several times too small (measured, median of Friedman #1 with
-    t(2) noise: test pinball 10% above the built-ins at eps*2min = 0.05, within
-    1% at 0.5), while tail quantiles, whose gradients are lopsided, train best
-    with a tighter one; hence the factor 2 min(alpha, 1 - alpha).
+    curvature instead of pinning the leaf with 1/|r|, which makes the steps
+    too small when the guard is too tight, while tail quantiles, whose
+    gradients are lopsided, train best with a tighter one; hence the factor
+    2 min(alpha, 1 - alpha). The default's test loss against the built-ins is
+    in ``benchmarks/results/quality.md``; other guards have no committed
+    result.
 
     A list of increasing alphas gives K outputs trained in one booster; the
     loss of a row is the sum of its K pinball losses, and predictions are

@@ -289,7 +289,8 @@ class Objective:
         every round (dmlc/xgboost#10049) but takes CuPy gradients. On "cuda"
         the copy moves the margin to the GPU, computes gradient and curvature
         there with the same kernels (labels and weights are copied once per
-        dataset) and returns CuPy arrays. Without CuPy or a visible GPU it
+        ``DMatrix``; the sklearn-style call keeps only the last label array,
+        so alternating datasets copy them again) and returns CuPy arrays. Without CuPy or a visible GPU it
         computes with NumPy and warns once (``DeviceFallbackWarning``).
         LightGBM takes host arrays only: its calls always get NumPy. The
         ``boostobj.sklearn`` XGBoost estimators do this for you when their

@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 try:
     from sklearn.utils.validation import validate_data
@@ -237,7 +243,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         Conformalize on a calibration split (else: raw quantiles, all data).
     calibration_size : float in (0, 1), default 0.25
         Fraction of the rows held out for calibration when ``conformal``.
-    n_estimators, learning_rate, max_depth : int, float, int; default 200, 0.1, 3
+    n_estimators, learning_rate, max_depth : int >= 1, float > 0, int >= 1 or None; default 200, 0.1, 3
         Boosting settings. ``max_depth`` also sets LightGBM's
         ``num_leaves = 2 ** max_depth``. The 5% and 95% quantiles move from
         the marginal start more slowly than a mean does, hence 200 rounds.
@@ -259,6 +265,10 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         The conformal correction ``q`` (0.0 with ``conformal=False``).
     n_calibration_ : int
         Rows used for calibration (0 with ``conformal=False``).
+    categorical_ : bool
+        X was a pandas DataFrame with categorical columns: they go to the
+        backend as they are (XGBoost with ``enable_categorical=True``,
+        LightGBM's pandas categoricals), and ``predict`` takes such a frame.
 
     Example
     -------
@@ -310,12 +320,23 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
                 f"got {self.calibration_size!r}")
         if self.params is not None and not isinstance(self.params, dict):
             raise ValueError(f"params must be a dict or None, got {type(self.params).__name__}")
+        if not (_is_real(self.learning_rate) and float(self.learning_rate) > 0):
+            raise ValueError(f"learning_rate must be a finite number > 0, got {self.learning_rate!r}")
+        if not (_is_int(self.n_estimators) and self.n_estimators >= 1):
+            raise ValueError(f"n_estimators must be an integer >= 1, got {self.n_estimators!r}")
+        if self.max_depth is not None and not (_is_int(self.max_depth) and self.max_depth >= 1):
+            raise ValueError(f"max_depth must be an integer >= 1 or None, got {self.max_depth!r}")
+        lo, _, hi = self._quantile_levels()
+        if not 0.0 < lo < 0.5 < hi < 1.0:  # the rounded levels collapse at a coverage near 0 or 1
+            raise ValueError(
+                f"coverage={self.coverage!r} is too close to 0 or 1: its quantile levels "
+                f"{(lo, hi)} must lie strictly between 0 and 0.5 and between 0.5 and 1")
 
     def _quantile_levels(self) -> tuple[float, float, float]:
         a = 1.0 - float(self.coverage)  # rounded: 1 - 0.9 is 0.09999999999999998
         return (round(a / 2.0, 12), 0.5, round(1.0 - a / 2.0, 12))
 
-    def _make_model(self, seed: int) -> Any:
+    def _make_model(self, seed: int, categorical: bool = False) -> Any:
         import boostobj
         from boostobj import device as _device
         from boostobj import sklearn as _sk
@@ -325,6 +346,8 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         if self.backend == "xgboost":
             kw: dict = dict(objective=obj, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                             max_depth=self.max_depth, random_state=seed)
+            if categorical:  # pandas categorical columns: XGBoost's own categorical splits
+                kw["enable_categorical"] = True
             kw.update(_device.xgboost_device_params(self.device))
             kw.update(extra)
             return _sk.XGBRegressor(**kw)
@@ -351,8 +374,16 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         (50, (0.05, 0.5, 0.95))
         """
         self._check_params()
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
-                             dtype=np.float64)
+        self.categorical_ = _has_categories(X)
+        if self.categorical_:
+            # pandas categorical columns go to the backend as they are (XGBoost
+            # enable_categorical, LightGBM's pandas categoricals): names and count checked only
+            validate_data(self, X, skip_check_array=True)
+            y = check_array(column_or_1d(y), ensure_2d=False, dtype=np.float64, input_name="y")
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True,
+                                 dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         w = None
         if sample_weight is not None:
@@ -364,7 +395,7 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         self.quantiles_ = self._quantile_levels()
         if not self.conformal:
             seed = int(rs.randint(np.iinfo(np.int32).max))
-            self.model_ = self._make_model(seed).fit(X, y, sample_weight=w)
+            self.model_ = self._make_model(seed, self.categorical_).fit(X, y, sample_weight=w)
             self.correction_ = 0.0
             self.n_calibration_ = 0
             return self
@@ -384,8 +415,8 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         w_cal = None if w is None else w[cal]
         if w_tr is not None and not w_tr.sum() > 0:
             raise ValueError("the training split has zero total sample_weight")
-        self.model_ = self._make_model(seed).fit(X[tr], y[tr], sample_weight=w_tr)
-        q = np.asarray(self.model_.predict(X[cal]))
+        self.model_ = self._make_model(seed, self.categorical_).fit(_rows(X, tr), y[tr], sample_weight=w_tr)
+        q = np.asarray(self.model_.predict(_rows(X, cal)))
         scores = np.maximum(q[:, 0] - y[cal], y[cal] - q[:, 2])
         self.correction_ = conformal_quantile(scores, float(self.coverage), w_cal)
         self.n_calibration_ = n_cal
@@ -405,7 +436,10 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         ((200, 3), True)
         """
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        if getattr(self, "categorical_", False):
+            validate_data(self, X, reset=False, skip_check_array=True)
+        else:
+            X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         return np.asarray(self.model_.predict(X), dtype=np.float64).reshape(-1, 3)
 
     def predict_interval(self, X: Any) -> np.ndarray:
@@ -445,6 +479,21 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
 
     def _more_tags(self) -> dict:  # the same for scikit-learn < 1.6
         return {"allow_nan": True}
+
+
+def _has_categories(X: Any) -> bool:
+    """A pandas DataFrame with categorical columns."""
+    dtypes = getattr(X, "dtypes", None)
+    return hasattr(X, "iloc") and dtypes is not None and np.ndim(dtypes) == 1 \
+        and any(str(d) == "category" for d in dtypes)
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _is_real(v: Any) -> bool:

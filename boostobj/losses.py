@@ -454,6 +454,9 @@ class Quantile(Loss):
         return np.where(f32, q.astype(np.float32, copy=False).astype(np.float64), q)
 
 
+# Labels that imply more classes than this need an explicit K (focal).
+MAX_IMPLIED_CLASSES = 1000
+
 # Exponential margins are clipped here: exp(30) ~ 1e13 keeps loss, gradient
 # and curvature finite in float32 for any |m| (the loss continues linearly).
 _EXP_CLIP = 30.0
@@ -560,7 +563,10 @@ class Focal(_BinaryLoss):
 
     ``alpha`` weights the positive class in the binary case (alpha_t = alpha
     for y=1, 1-alpha for y=0; None means 1 for both). For multi-class it may
-    be a sequence of K positive class weights.
+    be a sequence of K positive class weights, which also fixes K; a scalar
+    alpha with K > 2 classes is a ValueError naming ``alpha``. Without such a
+    sequence K is inferred from the labels (0..K-1) up to
+    ``MAX_IMPLIED_CLASSES``; more classes must be given explicitly.
     """
 
     name = "focal"
@@ -587,15 +593,32 @@ class Focal(_BinaryLoss):
         if y is None or len(y) == 0 or not np.isfinite(y).all():
             return 1  # the label check then names the problem
         top = float(np.max(y))
-        if top != int(top) or np.min(y) < 0 or top > 1e6:
+        if top != int(top) or np.min(y) < 0:
             return 1  # not class indices: the binary label check names the problem
         k = int(top) + 1
+        if k > MAX_IMPLIED_CLASSES:
+            # a stray label (an id, a count) would otherwise build a K x K start problem
+            raise ValueError(
+                f"focal: the labels (largest {top:g}) imply K={k} classes; more than "
+                f"{MAX_IMPLIED_CLASSES} classes must be given explicitly: alpha with K class weights, "
+                "n_outputs=K (init_score), num_class=K (xgb.train / lgb.train). Labels must be the "
+                "class indices 0..K-1: encode them with sklearn's LabelEncoder, or use the "
+                "boostobj.sklearn classifiers, which do"
+            )
         return 1 if k <= 2 else k
 
     def check_n_outputs(self, k):
         if isinstance(self.alpha, tuple) and k != len(self.alpha):
+            hint = " (two classes: a scalar alpha, the weight of class 1)" if k == 1 else ""
             raise ValueError(
-                f"alpha has {len(self.alpha)} class weights but the model has {k} output column(s)"
+                f"alpha has {len(self.alpha)} class weights but the model has {k} output "
+                f"column(s){hint}"
+            )
+        if self.alpha is not None and not isinstance(self.alpha, tuple) and k > 1:
+            raise ValueError(
+                f"alpha={self.alpha!r} is the binary focal weight (alpha for class 1, 1 - alpha for "
+                f"class 0); a {k}-class model needs alpha as a sequence of {k} class weights "
+                "(or alpha=None)"
             )
 
     def check_labels(self, y, n_outputs):

@@ -348,6 +348,7 @@ class Objective:
     def _state_for_dataset(self, data: Any, margin: Any) -> _DataState:
         state = self._by_dataset.get(data)
         if state is None:
+            _refuse_ignored_params(getattr(data, "params", None))
             w = data.get_weight()
             state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin), self._start)
             self._by_dataset[data] = state
@@ -497,6 +498,7 @@ class Objective:
         >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()  # h: tanh(a)/a, a = max(|r|, guard)
         ([-0.0, -0.9999], [0.6786, 0.2])
         """
+        margin = _as_margin(margin)
         state = self._state_for_arrays(y, sample_weight, margin)
         return self._boosting_grad_hess(state, margin, normalized=False)
 
@@ -509,6 +511,7 @@ class Objective:
         >>> boostobj.quantile(0.5).loss(np.array([1.0, -1.0]), np.zeros(2))
         0.5
         """
+        margin = _as_margin(margin)
         state = self._state_for_arrays(y, sample_weight, margin)
         return self._loss_value(state, margin)
 
@@ -558,14 +561,61 @@ class Objective:
         >>> boostobj.focal().predict(np.array([0.0])).tolist()
         [0.5]
         """
+        margin = _as_margin(margin)
+        k = _n_outputs(margin)
         xp = namespace(margin)
         m = _flat(margin if not is_numpy(xp) else np.asarray(margin))
-        return self.base_loss.predict_link(_n_outputs(m)).inverse(m)
+        return self.base_loss.predict_link(k).inverse(m)
+
+
+def _refuse_ignored_params(params: dict | None) -> None:
+    """LightGBM applies these only in its built-in objectives: never ignore them silently.
+
+    A LightGBM ``Dataset`` carries the training parameters (an XGBoost
+    ``DMatrix`` does not, so ``xgb.train`` cannot be checked: see the README).
+    """
+    if not params:
+        return
+    unbalance = [k for k in UNBALANCE_KEYS if _truthy(params.get(k))]
+    spw = params.get("scale_pos_weight")
+    if unbalance or (spw is not None and spw != 1):
+        name = unbalance[0] if unbalance else "scale_pos_weight"
+        raise ValueError(
+            f"{name} is ignored by LightGBM with a custom objective: pass class weights as "
+            "sample weights instead, lgb.Dataset(X, y, weight=w, init_score=obj.init_score_array(y, w)) "
+            "with e.g. w = np.where(y == 1, positive_weight, 1.0), or use "
+            "boostobj.sklearn.LGBMClassifier, which applies it for you"
+        )
+
+
+# LightGBM's is_unbalance and its aliases
+UNBALANCE_KEYS = ("is_unbalance", "unbalance", "unbalanced_sets")
+
+
+def _truthy(v: Any) -> bool:
+    """A LightGBM boolean parameter that is on (True, 1 or "true")."""
+    return v is True or (not isinstance(v, str) and v == 1) or str(v).strip().lower() == "true"
 
 
 def _n_outputs(margin: Any) -> int:
+    """Margin columns; a ValueError for margins that are not (n,) or (n, K) real arrays."""
     shape = tuple(margin.shape)
+    if len(shape) not in (1, 2):
+        raise ValueError(f"margin must be 1-D (n,) or 2-D (n, K), got shape {shape}")
+    kind = getattr(margin.dtype, "kind", None)  # NumPy / CuPy dtypes; Array API ones lack it
+    if kind is None:
+        xp = namespace(margin)
+        real = xp.isdtype(margin.dtype, ("real floating", "integral", "bool"))
+    else:
+        real = kind in "biuf"
+    if not real:  # complex would silently lose its imaginary part
+        raise ValueError(f"margin must be real numbers, got dtype {margin.dtype}")
     return shape[1] if len(shape) == 2 else 1
+
+
+def _as_margin(margin: Any) -> Any:
+    """Arrays of any namespace pass; lists, tuples and scalars become NumPy arrays."""
+    return margin if hasattr(margin, "shape") and hasattr(margin, "dtype") else np.asarray(margin)
 
 
 def _flat(m: Any) -> Any:

@@ -41,7 +41,7 @@ import numpy as np
 import xgboost as xgb
 
 from boostobj.device import normalize_device, resolve_device
-from boostobj.objective import Objective
+from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
 
@@ -75,15 +75,84 @@ def _as_base_score(init: Any) -> float | list[float]:
     return float(init) if np.ndim(init) == 0 else [float(v) for v in np.ravel(init)]
 
 
+# the class-imbalance settings the frameworks apply only inside their built-in objectives
+_IMBALANCE_KEYS = ("scale_pos_weight",) + UNBALANCE_KEYS
+
+
+def _imbalance_weights(obj: Objective, y: Any, y_enc: Any, n_outputs: int, sample_weight: Any,
+                       params: dict) -> Any:
+    """``class_weight``, ``scale_pos_weight`` and ``is_unbalance`` as sample weights.
+
+    The built-in objectives multiply each row's gradient and hessian by these
+    factors; a custom objective never sees them, so the drop-ins fold them
+    into ``sample_weight`` (start, objective and metric all use it):
+
+    - ``class_weight``: scikit-learn's ``compute_sample_weight`` on the labels
+      (a dict keyed by the original labels, or "balanced"), as LightGBM does;
+    - ``scale_pos_weight``: rows of class 1 weigh ``scale_pos_weight``;
+    - ``is_unbalance``: LightGBM's rule, the rarer class weighs
+      (count of the other class) / (its count), from unweighted counts.
+
+    The last two only make sense for a binary model; elsewhere a ValueError
+    names them and the alternative. Returns ``sample_weight`` untouched when
+    none is set.
+    """
+    factors = []
+    class_weight = params.get("class_weight")
+    if class_weight is not None:
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        factors.append(compute_sample_weight(class_weight, _labels_1d(y)))
+    spw = params.get("scale_pos_weight")
+    unbalance = [k for k in UNBALANCE_KEYS if _truthy(params.get(k))]
+    if spw is not None and spw != 1 or unbalance:
+        name = unbalance[0] if unbalance else "scale_pos_weight"
+        if unbalance and spw is not None and spw != 1:
+            raise ValueError(f"set {name} or scale_pos_weight, not both (LightGBM refuses both too)")
+        if obj.task != "binary" or n_outputs != 1:
+            what = f"{n_outputs} output columns" if n_outputs > 1 else "a regression loss"
+            raise ValueError(
+                f"{name} weights the positive class of a binary model, but {obj!r} trains {what} "
+                "here: use class_weight (one weight per class) or sample_weight instead"
+            )
+        pos = np.asarray(y_enc) == 1
+        if unbalance:
+            n_pos, n_neg = int(pos.sum()), int(pos.size - pos.sum())
+            if n_pos and n_neg:
+                factors.append(np.where(pos, max(n_neg / n_pos, 1.0), max(n_pos / n_neg, 1.0)))
+        else:
+            if isinstance(spw, bool) or not isinstance(spw, (int, float, np.integer, np.floating)) \
+                    or not (np.isfinite(spw) and spw > 0):
+                raise ValueError(f"scale_pos_weight must be a positive finite number, got {spw!r}")
+            factors.append(np.where(pos, float(spw), 1.0))
+    if not factors:
+        return sample_weight
+    w = np.prod(factors, axis=0)
+    if sample_weight is not None and np.size(sample_weight):
+        w = w * np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    return w
+
+
 class _XGBMixin:
     """Injects the start value, output count and metric into the XGBoost params."""
 
     _boostobj_extra: dict | None = None
 
+    _boostobj_weight_keys: tuple = ("scale_pos_weight",)  # applied as sample weights
+
     def get_xgb_params(self) -> dict:
         params = super().get_xgb_params()  # type: ignore[misc]
+        if _ours(self.objective) is not None:  # type: ignore[attr-defined]
+            for key in self._boostobj_weight_keys:  # honoured as sample weights, never twice
+                params.pop(key, None)
         params.update(self._boostobj_extra or {})
         return params
+
+    def _boostobj_weights(self, obj: Objective, y: Any, y_enc: Any, n_outputs: int,
+                          sample_weight: Any) -> Any:
+        params = self.get_params()  # type: ignore[attr-defined]
+        return _imbalance_weights(obj, y, y_enc, n_outputs, sample_weight,
+                                  {k: params.get(k) for k in self._boostobj_weight_keys})
 
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, base_score: Any,
                       kwargs: dict) -> Any:
@@ -91,7 +160,9 @@ class _XGBMixin:
         extra: dict = {}
         if self.base_score is None:  # type: ignore[attr-defined]  # respect an explicit start
             extra["base_score"] = base_score
-        if obj.n_outputs() > 1 and "num_target" not in self.get_params():  # type: ignore[attr-defined]
+        if obj.n_outputs() > 1 and not isinstance(self, xgb.XGBClassifier) \
+                and "num_target" not in self.get_params():  # type: ignore[attr-defined]
+            # a K-class classifier has K outputs through num_class already
             extra["num_target"] = obj.n_outputs()
         metric_was = self.eval_metric  # type: ignore[attr-defined]
         if metric_was is None:
@@ -120,6 +191,19 @@ class _XGBMixin:
         return _single_output_tags(tags) if _ours(self.objective) is not None else tags  # type: ignore[attr-defined]
 
 
+def _quantile_score(est: Any, X: Any, y: Any, sample_weight: Any) -> float | None:
+    """Minus the mean pinball loss over the K levels of a multi-quantile model, else None.
+
+    R^2 of K prediction columns against one label column is undefined; the
+    negated pinball loss is higher-is-better like every scikit-learn score,
+    so ``cross_val_score`` and grid searches work unchanged.
+    """
+    obj = _ours(est.objective)
+    if obj is None or obj.task != "regression" or obj.n_outputs() == 1:
+        return None  # R^2, scikit-learn's default
+    return -obj.loss(y, est.predict(X), sample_weight) / obj.n_outputs()
+
+
 class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
     """``xgboost.XGBRegressor`` that starts from ``obj.init_score`` and predicts
     on the target scale (K sorted quantiles for a multi-quantile objective).
@@ -136,13 +220,29 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight)
+        sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
         init = _as_base_score(obj.init_score(y, sample_weight, n_outputs=obj.n_outputs()))
         return self._boostobj_fit(super().fit, X, y, sample_weight, init, kwargs)
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2; for K quantiles minus the mean pinball loss over the K levels (higher is better).
+
+        >>> import numpy as np, boostobj
+        >>> from sklearn.model_selection import cross_val_score
+        >>> X = np.random.default_rng(0).normal(size=(200, 2)); y = X[:, 0]
+        >>> m = XGBRegressor(objective=boostobj.quantile([0.1, 0.9]), n_estimators=5)
+        >>> bool(np.all(cross_val_score(m, X, y, cv=2) < 0))
+        True
+        """
+        loss = _quantile_score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight) if loss is None else loss
+
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """Target-scale predictions; ``output_margin=True`` gives the raw margin, as stock."""
         obj = _ours(self.objective)
-        if obj is None:
+        if obj is None or kwargs.get("output_margin"):
             return super().predict(X, **kwargs)
+        kwargs.pop("output_margin", None)
         return np.asarray(obj.predict(self._margin(X, **kwargs)))
 
 
@@ -159,6 +259,9 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
     """
 
     _boostobj_classes: np.ndarray | None = None
+    # class_weight (dict or "balanced", as in LightGBM / scikit-learn) is a keyword
+    # argument XGBoost keeps in get_params; applied as sample weights with our objective
+    _boostobj_weight_keys = ("scale_pos_weight", "class_weight")
 
     @property
     def classes_(self) -> np.ndarray:
@@ -173,13 +276,16 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight)
+        _check_finite_labels(y)
         # like LightGBM and scikit-learn, take any labels and train on 0..K-1
         encoder = _label_encoder(y)
-        y = encoder.transform(_labels_1d(y))
+        y_raw, y = y, encoder.transform(_labels_1d(y))
         if kwargs.get("eval_set"):
             kwargs["eval_set"] = [(Xe, encoder.transform(_labels_1d(ye))) for Xe, ye in kwargs["eval_set"]]
         n_classes = len(encoder.classes_)
-        init = obj.init_score(y, sample_weight, n_outputs=n_classes if n_classes > 2 else 1)
+        k = n_classes if n_classes > 2 else 1
+        sample_weight = self._boostobj_weights(obj, y_raw, y, k, sample_weight)
+        init = obj.init_score(y, sample_weight, n_outputs=k)
         if np.ndim(init) == 0:
             # XGBClassifier trains under "binary:logistic", whose base_score is a probability.
             init = float(1.0 / (1.0 + np.exp(-init)))
@@ -194,10 +300,19 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         return _two_columns(np.asarray(obj.predict(self._margin(X, **kwargs))))
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
-        if _ours(self.objective) is None:
+        """Class labels; ``output_margin=True`` gives the raw margin, as stock."""
+        if _ours(self.objective) is None or kwargs.get("output_margin"):
             return super().predict(X, **kwargs)
+        kwargs.pop("output_margin", None)
         proba = self.predict_proba(X, **kwargs)  # raises NotFittedError first when unfitted
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _check_finite_labels(y: Any) -> None:
+    """NaN or inf is no class label (LabelEncoder would make one of it)."""
+    arr = np.asarray(y)
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        raise ValueError("y contains NaN or inf; class labels must be finite")
 
 
 def _labels_1d(y: Any) -> np.ndarray:
@@ -223,6 +338,9 @@ class _LGBMMixin:
 
     def _process_params(self, stage: str) -> dict:
         params = super()._process_params(stage)  # type: ignore[misc]
+        if self._boostobj_extra is not None:  # our fit: these are in the sample weights
+            for key in _IMBALANCE_KEYS:
+                params.pop(key, None)
         params.update(self._boostobj_extra or {})
         return params
 
@@ -235,11 +353,28 @@ class _LGBMMixin:
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
         _check_fit_inputs(y, sample_weight)
-        if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
-            fit(X, y, sample_weight=sample_weight, **kwargs)
-            return self
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)
+        params = self.get_params()  # type: ignore[attr-defined]
+        sample_weight = _imbalance_weights(obj, y, y_enc, k, sample_weight,
+                                           {key: params.get(key) for key in ("class_weight",) + _IMBALANCE_KEYS})
+        class_weight = self.class_weight  # type: ignore[attr-defined]
+        self.class_weight = self._class_weight = None  # in sample_weight now: not twice
+        try:
+            return self._boostobj_fit_weighted(fit, X, y, y_enc, k, sample_weight, kwargs)
+        finally:
+            self.class_weight = class_weight
+
+    def _boostobj_fit_weighted(self, fit: Any, X: Any, y: Any, y_enc: Any, k: int, sample_weight: Any,
+                               kwargs: dict) -> Any:
+        obj = _ours(self.objective)  # type: ignore[attr-defined]
+        if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
+            self._boostobj_extra = {}
+            try:
+                fit(X, y, sample_weight=sample_weight, **kwargs)
+            finally:
+                self._boostobj_extra = None
+            return self
         init = obj.init_score(y_enc, sample_weight, n_outputs=k)
         kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
         eval_set = kwargs.get("eval_set")
@@ -314,6 +449,18 @@ class LGBMRegressor(_LGBMMixin, lgb.LGBMRegressor):
     >>> m.fit(X, y).predict(X).shape
     (200, 3)
     """
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2; for K quantiles minus the mean pinball loss over the K levels (higher is better).
+
+        >>> import numpy as np, boostobj
+        >>> X = np.random.default_rng(0).normal(size=(200, 2)); y = X[:, 0]
+        >>> m = LGBMRegressor(objective=boostobj.quantile([0.1, 0.9]), n_estimators=5, verbose=-1)
+        >>> bool(m.fit(X, y).score(X, y) < 0)
+        True
+        """
+        loss = _quantile_score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight) if loss is None else loss
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         obj = _ours(self.objective)

@@ -824,7 +824,8 @@ class Hinge(_BinaryLoss):
     classification", Data Min. Knowl. Disc.). ``predict`` gives the class
     (1.0 where m > 0, else 0.0); calibrate the margin (scikit-learn's
     ``CalibratedClassifierCV``) for probabilities. The optimal constant is
-    +1 or -1 (the majority class's side of the hinge), 0 on a tie.
+    +1 or -1 (the majority class's side of the hinge), 0 on a tie
+    (to 1e-6 relative: the frameworks keep weights in float32).
     """
 
     name = "hinge"
@@ -846,7 +847,11 @@ class Hinge(_BinaryLoss):
 
     def fit_intercept_only(self, y, w, n_outputs):
         w1, w0 = _class_totals(y, w)
-        # the constant loss is piecewise linear with slope w0 - w1 on [-1, 1]
+        # The constant loss is piecewise linear with slope w0 - w1 on [-1, 1]. A
+        # tie (balanced class weights) to float32 precision, the weights' precision
+        # in the frameworks, is a tie: any c in [-1, 1] is optimal, take 0.
+        if abs(w1 - w0) <= 1e-6 * (w1 + w0):
+            return np.asarray(0.0)
         return np.asarray(float(np.sign(w1 - w0)))
 
 

@@ -284,8 +284,9 @@ class _LGBMMixin:
             return self
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)
-        init = obj.init_score(y_enc, sample_weight, n_outputs=k)
-        kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
+        w = self._start_weights(y, sample_weight)
+        init = obj.init_score(y_enc, w, n_outputs=k)
+        kwargs["init_score"] = obj.init_score_array(y_enc, w, n_outputs=k)
         eval_set = kwargs.get("eval_set")
         if isinstance(eval_set, tuple):
             eval_set = [eval_set]
@@ -323,6 +324,16 @@ class _LGBMMixin:
 
     def _encode_labels(self, y: Any) -> Any:
         return y
+
+    def _start_weights(self, y: Any, sample_weight: Any) -> Any:
+        """The weights the objective will see: LightGBM folds ``class_weight`` into them."""
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None or self.task_ != "classification":
+            return sample_weight
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        cw = compute_sample_weight(class_weight, _labels_1d(y))
+        return cw if sample_weight is None else cw * np.asarray(sample_weight, dtype=np.float64)
 
     def _n_outputs(self, obj: Objective, y_enc: Any) -> int:
         """Margin columns: the loss's own count for a regressor (1 unless multi-quantile)."""

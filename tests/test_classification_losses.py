@@ -184,3 +184,20 @@ def test_modified_huber_drop_in_probabilities(cls):
     # as close to the true P(y=1) as the built-in logistic loss (measured 0.048 vs 0.048 / 0.046)
     reference = cls(**kw).fit(X, y).predict_proba(X)[:, 1]
     assert np.mean(np.abs(proba - p_true)) < 1.1 * np.mean(np.abs(reference - p_true))
+
+
+def test_lgbm_class_weight_reaches_the_start_value():
+    """LightGBM passes class_weight to the objective as weights: the start must use them too."""
+    import warnings
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 2))
+    y = (rng.random(300) < 0.2).astype(int)
+    for obj in (boostobj.hinge(), boostobj.exponential()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", boostobj.StartValueWarning)
+            model = bsk.LGBMClassifier(objective=obj, class_weight="balanced", n_estimators=5, n_jobs=1,
+                                       verbose=-1).fit(X, y)
+        balanced = obj.init_score(y, np.where(y == 1, 300 / (2 * y.sum()), 300 / (2 * (300 - y.sum()))))
+        assert model.decision_function(X[:1]).shape == (1,)
+        assert abs(balanced - obj.init_score(y)) > 0.1  # the weights do move the start

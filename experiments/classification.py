@@ -86,7 +86,8 @@ class Config:
     signal: float = 3.0                           # logit scale of the binary task
     flip_rates: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
     # C: imbalance
-    n_imbalance: int = 8000                       # train and test rows each
+    n_imbalance: int = 8000                       # training rows
+    n_imbalance_test: int = 40000                 # test rows: predicting is cheap, positives are rare
     positive_rates: tuple[float, ...] = (0.1, 0.01, 0.001)
     # D: multi-class
     n_classes: int = 5
@@ -299,7 +300,7 @@ def run_imbalance(cfg: Config, backend: str, seed: int) -> list[dict]:
     rows = []
     for rate in cfg.positive_rates:
         X, y = make_imbalanced(cfg.n_imbalance, seed, rate)
-        Xt, yt = make_imbalanced(cfg.n_imbalance, 20_000 + seed, rate)
+        Xt, yt = make_imbalanced(cfg.n_imbalance_test, 20_000 + seed, rate)
         for name, (make, balanced) in imbalance_models().items():
             w = compute_sample_weight("balanced", y) if balanced else None
             model = make_classifier(backend, make(), cfg, seed).fit(X, y, sample_weight=w)
@@ -540,7 +541,8 @@ def write_results(res: Results, summary: list[dict], checks: list[Check], out: P
     md.write_text(
         f"Mean ± sd over {cfg.seeds} seed(s); trees: {cfg.n_estimators} x depth {cfg.max_depth} "
         f"(LightGBM: {2 ** cfg.max_depth} leaves), learning rate {cfg.learning_rate}, the same for every loss. "
-        f"B and E: {cfg.n_train} training rows, {cfg.n_test} test rows; C: {cfg.n_imbalance} rows each; "
+        f"B and E: {cfg.n_train} training rows, {cfg.n_test} test rows; C: {cfg.n_imbalance} training rows, "
+        f"{cfg.n_imbalance_test} test rows; "
         f"D: K={cfg.n_classes} classes, {cfg.n_train} / {cfg.n_test} rows, 'rounds_to_se_final' = rounds "
         "cross-entropy needs to reach squared error's final test log loss. 'logistic' is the framework's "
         "built-in loss; the others are boostobj objectives through the boostobj drop-ins. Hinge has no "
@@ -710,7 +712,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--flip-rates", type=float_in(0.0, 0.5, high_open=True), nargs="+", default=list(d.flip_rates),
                    help="B's fractions of flipped training labels (default: 0 0.05 0.1 0.2)")
     g.add_argument("--n-imbalance", type=positive_int, default=d.n_imbalance,
-                   help="C's training rows, and as many test rows (default: %(default)s) [assumption]")
+                   help="C's training rows (default: %(default)s) [assumption]")
+    g.add_argument("--n-imbalance-test", type=positive_int, default=d.n_imbalance_test,
+                   help="C's test rows (default: %(default)s) [assumption]")
     g.add_argument("--positive-rates", type=float_in(0.0, 1.0, True, True), nargs="+",
                    default=list(d.positive_rates), help="C's positive rates (default: 0.1 0.01 0.001)")
     g.add_argument("--n-classes", type=positive_int, default=d.n_classes,
@@ -743,7 +747,7 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[Config, Path, bool]
     cfg = Config(seeds=a.seeds, backends=BACKENDS if a.backend == "both" else (a.backend,), device=a.device,
                  n_estimators=a.n_estimators, learning_rate=a.learning_rate, max_depth=a.max_depth,
                  n_train=a.n_train, n_test=a.n_test, signal=a.signal, flip_rates=tuple(sorted(a.flip_rates)),
-                 n_imbalance=a.n_imbalance, positive_rates=tuple(sorted(a.positive_rates, reverse=True)),
+                 n_imbalance=a.n_imbalance, n_imbalance_test=a.n_imbalance_test, positive_rates=tuple(sorted(a.positive_rates, reverse=True)),
                  n_classes=a.n_classes, checkpoint_every=max(1, a.n_estimators // 10))
     return cfg, a.out, a.quiet
 

@@ -79,7 +79,8 @@ def test_checks_fail_on_contrary_numbers():
 
 def test_tiny_run_writes_figure_tables_and_checks(tmp_path, capsys):
     cfg = cls.Config(seeds=1, backends=("xgboost",), n_estimators=3, checkpoint_every=1, n_train=200,
-                     n_test=200, flip_rates=(0.0, 0.2), n_imbalance=1000, positive_rates=(0.1, 0.02))
+                     n_test=200, flip_rates=(0.0, 0.2), n_imbalance=1000, n_imbalance_test=1000,
+                     positive_rates=(0.1, 0.02))
     res, summary, checks = cls.run(cfg, tmp_path, quiet=True)
     for name in ("classification.png", "classification.pdf", "metrics.md", "metrics.csv", "checks.txt", "run.json"):
         assert (tmp_path / name).stat().st_size > 0, name

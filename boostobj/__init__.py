@@ -22,7 +22,17 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from boostobj.losses import Exponential, Focal, Huber, LogCosh, Quantile, SquaredError
+from boostobj.losses import (
+    Expectile,
+    Exponential,
+    Focal,
+    Hinge,
+    Huber,
+    LogCosh,
+    ModifiedHuber,
+    Quantile,
+    SquaredError,
+)
 from boostobj.objective import Metric, Objective, StartValueWarning
 from boostobj.intervals import IntervalRegressor
 
@@ -33,10 +43,13 @@ __all__ = [
     "Metric",
     "Objective",
     "StartValueWarning",
+    "expectile",
     "exponential",
     "focal",
+    "hinge",
     "huber",
     "log_cosh",
+    "modified_huber",
     "quantile",
     "squared_error",
 ]
@@ -113,3 +126,43 @@ def focal(gamma: float = 2.0, alpha: float | Sequence[float] | None = None) -> O
     0.25
     """
     return Objective(Focal(gamma, alpha), "focal")
+
+
+def expectile(alpha: float | Sequence[float] = 0.5) -> Objective:
+    """Expectile loss |alpha - [r < 0]| r^2 (Newey & Powell 1987) at level
+    ``alpha`` in (0, 1) (0.5 is squared error), or a strictly increasing
+    list of levels trained as K outputs of one booster (sorted).
+
+    >>> import numpy as np, boostobj
+    >>> y = np.array([0.0, 0.0, 0.0, 4.0])
+    >>> np.round(boostobj.expectile([0.5, 0.8]).init_score(y), 6).tolist()  # mean 1; 16/7
+    [1.0, 2.285714]
+    """
+    return Objective(Expectile(alpha), "expectile")
+
+
+def hinge(eps: float = 0.5) -> Objective:
+    """Hinge loss max(0, 1 - s m), labels {0, 1}, with the MM curvature
+    1/(2 max(|1 - s m|, eps)). No probabilities: ``predict`` gives the class;
+    the boostobj drop-ins' ``predict_proba`` raises (use
+    ``sklearn.calibration.CalibratedClassifierCV``).
+
+    >>> import numpy as np, boostobj
+    >>> obj = boostobj.hinge()
+    >>> obj.init_score(np.array([0, 1, 1])), obj.predict(np.array([-0.3, 2.0])).tolist()
+    (1.0, [0.0, 1.0])
+    """
+    return Objective(Hinge(eps), "hinge")
+
+
+def modified_huber() -> Objective:
+    """Modified Huber loss (scikit-learn's ``SGDClassifier(loss="modified_huber")``),
+    labels {0, 1}; P(y=1) = (clip(margin, -1, 1) + 1) / 2.
+
+    >>> import numpy as np, boostobj
+    >>> obj = boostobj.modified_huber()
+    >>> y = np.array([0, 1, 1, 1])
+    >>> obj.init_score(y), obj.predict(np.array([obj.init_score(y)])).tolist()
+    (0.5, [0.75])
+    """
+    return Objective(ModifiedHuber(), "modified_huber")

@@ -70,6 +70,42 @@ class LogitLink:
         return _math.sigmoid(namespace(margin), margin)
 
 
+class ClippedLinearLink:
+    """Margin in [-1, 1] is 2 P(y=1) - 1 (the modified Huber loss):
+    P(y=1) = (clip(m, -1, 1) + 1) / 2, as scikit-learn's ``SGDClassifier``."""
+
+    name = "clipped-linear"
+
+    def link(self, value: Array) -> Array:
+        """Probability to margin 2p - 1."""
+        return 2.0 * np.asarray(value, dtype=np.float64) - 1.0
+
+    def inverse(self, margin: Array) -> Array:
+        """Margin to probability of the positive class."""
+        xp = namespace(margin)
+        return 0.5 * (xp.clip(margin, -1.0, 1.0) + 1.0)
+
+
+class SignLink:
+    """No probability: the margin's sign is the class (the hinge loss).
+
+    ``probability = False`` tells the drop-in classifiers to refuse
+    ``predict_proba`` and point to calibration instead.
+    """
+
+    name = "sign"
+    probability = False
+
+    def link(self, value: Array) -> Array:
+        """Class (0 or 1) to the margin on its side of the hinge (-1 or +1)."""
+        return 2.0 * np.asarray(value, dtype=np.float64) - 1.0
+
+    def inverse(self, margin: Array) -> Array:
+        """Margin to the predicted class as 0.0 / 1.0 (1 where margin > 0)."""
+        xp = namespace(margin)
+        return xp.astype(margin > 0, margin.dtype)
+
+
 class SoftmaxLink:
     """Margins (n, K) are unnormalised log-probabilities of K classes."""
 

@@ -41,10 +41,12 @@ import numpy as np
 
 from boostobj import _math
 from boostobj.link import (
+    ClippedLinearLink,
     FocalLogitLink,
     FocalSoftmaxLink,
     IdentityLink,
     LogitLink,
+    SignLink,
     SortedIdentityLink,
 )
 
@@ -255,6 +257,23 @@ def _bisect(below: Any, a: float, b: float) -> float:
     return 0.5 * (a + b)
 
 
+def _check_levels(alpha: Any) -> tuple[float | tuple[float, ...], np.ndarray, bool]:
+    """One level in (0, 1), or a strictly increasing list of them (K outputs).
+
+    Returns (alpha as given back to the user, the levels as an array, multi).
+    Shared by the level-indexed losses (quantile, expectile).
+    """
+    if np.ndim(alpha) == 0:
+        a = _check_real("alpha", alpha, 0.0, 1.0)
+        return a, np.asarray([a]), False
+    alphas = [_check_real(f"alpha[{i}]", a, 0.0, 1.0) for i, a in enumerate(alpha)]
+    if len(alphas) == 0:
+        raise ValueError("alpha must be a number in (0, 1) or a non-empty increasing list")
+    if any(b <= a for a, b in zip(alphas, alphas[1:])):
+        raise ValueError(f"alpha must be strictly increasing, got {list(alpha)!r}")
+    return tuple(alphas), np.asarray(alphas), True
+
+
 class SquaredError(Loss):
     r"""Squared error, the reference objective.
 
@@ -396,19 +415,8 @@ class Quantile(Loss):
     name = "quantile"
 
     def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float = 0.5):
-        if np.ndim(alpha) == 0:
-            self.alpha = _check_real("alpha", alpha, 0.0, 1.0)
-            self._alphas = np.asarray([self.alpha])
-            self.multi = False
-        else:
-            alphas = [_check_real(f"alpha[{i}]", a, 0.0, 1.0) for i, a in enumerate(alpha)]
-            if len(alphas) == 0:
-                raise ValueError("alpha must be a number in (0, 1) or a non-empty increasing list")
-            if any(b <= a for a, b in zip(alphas, alphas[1:])):
-                raise ValueError(f"alpha must be strictly increasing, got {list(alpha)!r}")
-            self.alpha = tuple(alphas)
-            self._alphas = np.asarray(alphas)
-            self.multi = True
+        self.alpha, self._alphas, self.multi = _check_levels(alpha)
+        if self.multi:
             self.link = SortedIdentityLink()
         self.eps = _check_real("eps", eps, 0.0, math.inf)
         self._guards = self.eps * 2.0 * np.minimum(self._alphas, 1.0 - self._alphas)
@@ -457,9 +465,89 @@ class Quantile(Loss):
 # Labels that imply more classes than this need an explicit K (focal).
 MAX_IMPLIED_CLASSES = 1000
 
+
+def weighted_expectile(values: np.ndarray, weights: np.ndarray | None, alpha: Any) -> np.ndarray:
+    """The exact weighted alpha-expectile(s): the c with sum w |alpha - [y < c]| (y - c) = 0.
+
+    Between consecutive sorted labels that equation is linear in c, so the
+    root is the weighted mean, with weights w (1 - alpha) below and w alpha
+    above, of the one segment that contains it (Newey & Powell 1987).
+    """
+    keep = slice(None) if weights is None else weights > 0
+    y = np.asarray(values, dtype=np.float64)[keep]
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)[keep]
+    order = np.argsort(y, kind="stable")
+    y, w = y[order], w[order]
+    cw = np.concatenate([[0.0], np.cumsum(w)])  # weight of the j smallest labels
+    cwy = np.concatenate([[0.0], np.cumsum(w * y)])
+    lo = np.concatenate([[-np.inf], y])  # segment j: c in [y[j-1], y[j]]
+    hi = np.concatenate([y, [np.inf]])
+    out = []
+    for a in np.atleast_1d(alpha):
+        c = ((1 - a) * cwy + a * (cwy[-1] - cwy)) / ((1 - a) * cw + a * (cw[-1] - cw))
+        miss = np.maximum(lo - c, 0.0) + np.maximum(c - hi, 0.0)  # 0 in its own segment
+        out.append(c[np.argmin(miss)])
+    return np.asarray(out if np.ndim(alpha) else out[0])
+
+
+class Expectile(Loss):
+    r"""Expectile loss: the asymmetric squared loss (Newey & Powell 1987,
+    "Asymmetric least squares estimation and testing", Econometrica).
+
+    .. math::
+        l(r) = |\alpha - [r < 0]|\, r^2,\quad
+        g = -2 |\alpha - [r < 0]|\, r,\quad h = 2 |\alpha - [r < 0]|
+
+    The smooth sibling of the quantile loss: alpha = 0.5 is squared error
+    r^2/2 exactly. The second derivative is exact (it only jumps at r = 0)
+    and label-scale free, so no MM curvature or normalisation is needed. A
+    list of increasing alphas gives K outputs in one booster, sorted along
+    each row like multi-quantile (expectiles of a distribution are
+    increasing in alpha). The optimal constant is the weighted sample
+    expectile (``weighted_expectile``).
+    """
+
+    name = "expectile"
+    normalize_curvature = False  # the curvature 2|alpha - [r<0]| does not depend on the label scale
+
+    def __init__(self, alpha: float | Sequence[float] = 0.5):
+        self.alpha, self._alphas, self.multi = _check_levels(alpha)
+        if self.multi:
+            self.link = SortedIdentityLink()
+
+    def _params(self):
+        return {"alpha": self.alpha}
+
+    def n_outputs(self, y=None):
+        return len(self._alphas) if self.multi else 1
+
+    def _weight(self, xp, r):
+        a = xp.asarray(self._alphas if self.multi else self.alpha, dtype=r.dtype)
+        # alpha at r >= 0, 1 - alpha below, without a where
+        return a + (1.0 - 2.0 * a) * xp.astype(r < 0, r.dtype)
+
+    def point_loss(self, xp, t, m, scale):
+        r = t - m
+        return self._weight(xp, r) * r * r
+
+    def grad_curvature(self, xp, t, m, scale):
+        r = t - m
+        c = 2.0 * self._weight(xp, r)
+        return -c * r, c
+
+    def fit_intercept_only(self, y, w, n_outputs):
+        return weighted_expectile(y, w, self._alphas if self.multi else self.alpha)
+
+
 # Exponential margins are clipped here: exp(30) ~ 1e13 keeps loss, gradient
 # and curvature finite in float32 for any |m| (the loss continues linearly).
 _EXP_CLIP = 30.0
+
+
+def _class_totals(y: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """Total weight of the positive and of the negative labels."""
+    return (float(np.sum(y == 1) if w is None else np.sum(w[y == 1])),
+            float(np.sum(y == 0) if w is None else np.sum(w[y == 0])))
 
 
 class _BinaryLoss(Loss):
@@ -488,8 +576,7 @@ class _BinaryLoss(Loss):
         """1-D solve of the two-group problem (all rows share the margin)."""
         from scipy.optimize import brentq
 
-        w1 = float(np.sum(w[y == 1])) if w is not None else float(np.sum(y == 1))
-        w0 = float(np.sum(w[y == 0])) if w is not None else float(np.sum(y == 0))
+        w1, w0 = _class_totals(y, w)
         s = np.array([1.0, -1.0])
         ww = np.array([w1, w0])
 
@@ -739,3 +826,99 @@ class Focal(_BinaryLoss):
                        bounds=[(-bound, bound)] * k, options={"gtol": 1e-12, "ftol": 1e-15})
         c = res.x - res.x.mean()
         return np.clip(c, -bound, bound)
+
+
+class Hinge(_BinaryLoss):
+    r"""Hinge loss of the support vector machine (Cortes & Vapnik 1995,
+    "Support-vector networks", Machine Learning), labels {0, 1}, s = 2y - 1,
+    z = s m:
+
+    .. math::
+        l = \max(0, 1 - z),\quad g = -s\,[z < 1],
+        \quad h = \frac{1}{2 \max(|1 - z|, \epsilon)}
+
+    The second derivative is 0 and the gradient jumps at the hinge. The
+    curvature is that of the MM quadratic of Hunter & Lange 2000 (the hinge
+    is the pinball loss of level 1 in u = 1 - z:
+    :math:`\max(0, u) \le u^2/(4|u_0|) + u/2 + |u_0|/4`), so a Newton step
+    is one IRLS step and steps stay bounded at any margin. Within ``eps``
+    (margin units) of the hinge the rows share the curvature 1/(2 eps).
+
+    The hinge loss has no probability link: its population minimiser is
+    sign(2p - 1) (Lin 2002, "Support vector machines and the Bayes rule in
+    classification", Data Min. Knowl. Disc.). ``predict`` gives the class
+    (1.0 where m > 0, else 0.0); calibrate the margin (scikit-learn's
+    ``CalibratedClassifierCV``) for probabilities. The optimal constant is
+    +1 or -1 (the majority class's side of the hinge), 0 on a tie
+    (to 1e-6 relative: the frameworks keep weights in float32).
+    """
+
+    name = "hinge"
+    link = SignLink()
+
+    def __init__(self, eps: float = 0.5):
+        self.eps = _check_real("eps", eps, 0.0, math.inf)
+
+    def _params(self):
+        return {"eps": self.eps}
+
+    def point_loss(self, xp, t, m, scale):
+        return xp.maximum(1.0 - t * m, 0.0)
+
+    def grad_curvature(self, xp, t, m, scale):
+        u = 1.0 - t * m
+        g = -t * xp.astype(u > 0, m.dtype)
+        return g, _floor(xp, 0.5 / xp.maximum(xp.abs(u), self.eps))
+
+    def fit_intercept_only(self, y, w, n_outputs):
+        w1, w0 = _class_totals(y, w)
+        # The constant loss is piecewise linear with slope w0 - w1 on [-1, 1]. A
+        # tie (balanced class weights) to float32 precision, the weights' precision
+        # in the frameworks, is a tie: any c in [-1, 1] is optimal, take 0.
+        if abs(w1 - w0) <= 1e-6 * (w1 + w0):
+            return np.asarray(0.0)
+        return np.asarray(float(np.sign(w1 - w0)))
+
+
+class ModifiedHuber(_BinaryLoss):
+    r"""Modified Huber loss, scikit-learn's ``SGDClassifier(loss="modified_huber")``
+    (Zhang 2004, "Statistical behavior and consistency of classification
+    methods based on convex risk minimization", Ann. Statist.), the
+    "truncated squared loss" of the loss-function study. With z = s m:
+
+    .. math::
+        l = \begin{cases} \max(0, 1 - z)^2 & z \ge -1 \\ -4z & z < -1 \end{cases},
+        \quad g = -2 s \operatorname{clip}(1 - z, 0, 2),
+        \quad h = \frac{2}{\max(1, z, (1 - z)/2)}
+
+    l(z) = 2 Huber_2(1 - z) for z <= 1 and 0 beyond, so the curvature is
+    exact (2) for |z| <= 1, the Huber IRLS weight 4/(1 - z) below -1, and
+    2/z above 1, where the exact value 0 is replaced by the smallest
+    curvature whose quadratic still majorizes the loss (at z0 > 1 the
+    binding point is z = -z0). Every step is an MM step.
+
+    Its population minimiser is clip(2p - 1, -1, 1), so
+    P(y=1) = (clip(m, -1, 1) + 1) / 2, scikit-learn's ``predict_proba`` for
+    this loss. The estimate saturates at 0 and 1 for |m| >= 1 and is only
+    as good as the margin is near [-1, 1] (see the classification
+    experiment for how calibrated it is). The optimal constant is
+    (W1 - W0) / (W1 + W0).
+    """
+
+    name = "modified_huber"
+    link = ClippedLinearLink()
+
+    def point_loss(self, xp, t, m, scale):
+        z = t * m
+        u = xp.clip(1.0 - z, 0.0, 2.0)
+        return u * u + 4.0 * xp.maximum(-1.0 - z, 0.0)  # where-free, no squares of large z
+
+    def grad_curvature(self, xp, t, m, scale):
+        z = t * m
+        g = -2.0 * t * xp.clip(1.0 - z, 0.0, 2.0)
+        h = 2.0 / xp.maximum(xp.maximum(z, 0.5 * (1.0 - z)), 1.0)
+        return g, _floor(xp, h)
+
+    def fit_intercept_only(self, y, w, n_outputs):
+        w1, w0 = _class_totals(y, w)
+        return np.asarray((w1 - w0) / (w1 + w0))

@@ -71,6 +71,41 @@ def _single_output_tags(tags: Any) -> Any:
     return tags
 
 
+def _gives_probability(obj: Objective | None) -> bool:
+    """False for a loss whose margin carries no probability (the hinge loss)."""
+    return obj is None or getattr(obj.base_loss.link, "probability", True)
+
+
+class _needs_probability:
+    """``predict_proba`` that does not exist when the objective has no probability link.
+
+    Like scikit-learn's ``LinearSVC``: ``hasattr(model, "predict_proba")`` is
+    False, so scorers and ``CalibratedClassifierCV`` use ``decision_function``,
+    and a direct call raises an AttributeError that says what to do instead.
+    """
+
+    def __init__(self, fn: Any):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, model: Any, owner: Any = None) -> Any:
+        if model is None:
+            return self.fn
+        obj = _ours(getattr(model, "objective", None))
+        if not _gives_probability(obj):
+            raise AttributeError(
+                f"{obj!r} gives no probabilities: the hinge loss is minimised by the class "
+                "(sign(2p - 1)), not by P(y=1). Use decision_function for scores, or "
+                "sklearn.calibration.CalibratedClassifierCV(model) for calibrated probabilities"
+            )
+        return self.fn.__get__(model, owner)
+
+
+def _margin_classes(classes: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Classes from margins: the positive class where a 1-D margin is > 0, else the argmax."""
+    return classes[(margin > 0).astype(int) if margin.ndim == 1 else np.argmax(margin, axis=1)]
+
+
 def _as_base_score(init: Any) -> float | list[float]:
     return float(init) if np.ndim(init) == 0 else [float(v) for v in np.ravel(init)]
 
@@ -293,17 +328,26 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         self._boostobj_classes = encoder.classes_
         return self
 
+    @_needs_probability
     def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """Class probabilities (``obj.predict`` of the margin); absent for the hinge loss."""
         obj = _ours(self.objective)
         if obj is None:
             return super().predict_proba(X, **kwargs)
         return _two_columns(np.asarray(obj.predict(self._margin(X, **kwargs))))
 
+    def decision_function(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """The margin: (n,) for two classes (> 0 means ``classes_[1]``), (n, K) for K."""
+        return np.asarray(self._margin(X, **kwargs))
+
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         """Class labels; ``output_margin=True`` gives the raw margin, as stock."""
-        if _ours(self.objective) is None or kwargs.get("output_margin"):
+        obj = _ours(self.objective)
+        if obj is None or kwargs.get("output_margin"):
             return super().predict(X, **kwargs)
         kwargs.pop("output_margin", None)
+        if not _gives_probability(obj):
+            return _margin_classes(self.classes_, self.decision_function(X, **kwargs))
         proba = self.predict_proba(X, **kwargs)  # raises NotFittedError first when unfitted
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -493,15 +537,27 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
         k = int(np.max(y_enc)) + 1
         return k if k > 2 else 1
 
+    @_needs_probability
     def predict_proba(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """Class probabilities (``obj.predict`` of the margin); absent for the hinge loss."""
         obj = _ours(self.objective)
         if obj is None or kwargs.get("pred_leaf") or kwargs.get("pred_contrib") or kwargs.get("raw_score"):
             return super().predict_proba(X, **kwargs)
         raw = super().predict(X, raw_score=True, **kwargs)
         return _two_columns(np.asarray(obj.predict(raw)))
 
+    def decision_function(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """The margin (start included): (n,) for two classes (> 0 means ``classes_[1]``), (n, K) for K."""
+        kwargs.pop("raw_score", None)
+        # LGBMModel's predict: LGBMClassifier.predict goes through predict_proba
+        return np.asarray(lgb.LGBMModel.predict(self, X, raw_score=True, **kwargs))
+
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
-        if _ours(self.objective) is None or kwargs.get("raw_score") or kwargs.get("pred_leaf") \
-                or kwargs.get("pred_contrib"):
+        obj = _ours(self.objective)
+        if obj is None or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
             return super().predict(X, **kwargs)
+        if kwargs.get("raw_score"):
+            return self.decision_function(X, **kwargs)
+        if not _gives_probability(obj):
+            return _margin_classes(self.classes_, self.decision_function(X, **kwargs))
         return self.classes_[np.argmax(self.predict_proba(X, **kwargs), axis=1)]

@@ -41,10 +41,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import boostobj  # noqa: E402
-from boostobj.device import lightgbm_device_params, xgboost_device_params  # noqa: E402
 from boostobj.intervals import IntervalRegressor, coverage, mean_width  # noqa: E402
 from boostobj.objective import Objective  # noqa: E402
 from boostobj.sklearn import LGBMRegressor, XGBRegressor  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
+from _shared import device_params, device_used, save_figure as _save, versions as _versions  # noqa: E402
+from _shared import float_in as _float_in, positive_int as _positive_int  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 HUBER_DELTAS = (4.0, 2.0, 1.0)       # the paper's panel G
@@ -173,21 +176,6 @@ INTERVAL_KEYS = {"interval_raw": False, "interval_conformal": True}  # key -> co
 def quantile_key(alpha: float) -> str:
     """The model key whose fit is the alpha-quantile (0.5 is the L1 fit)."""
     return "l1" if alpha == 0.5 else f"quantile_{alpha:g}"
-
-
-def device_params(backend: str, device: str) -> dict:
-    """Estimator kwargs for ``device``, resolved (CPU fallback with one warning)."""
-    if backend == "xgboost":
-        return xgboost_device_params(device)
-    return lightgbm_device_params(device)
-
-
-def device_used(backend: str, device: str) -> str:
-    """The device the backend really trains on, for the result tables."""
-    params = device_params(backend, device)
-    if backend == "xgboost":
-        return str(params["device"])
-    return "gpu (OpenCL)" if params["device_type"] == "gpu" else "cpu"
 
 
 def make_regressor(backend: str, spec: ModelSpec, cfg: Config, seed: int) -> Any:
@@ -436,14 +424,6 @@ def write_results(res: Results, summary: list[dict], checks: list[Check], out: P
     return [md, csv_path, txt, info]
 
 
-def _versions() -> dict[str, str]:
-    import lightgbm
-    import xgboost
-
-    return {"boostobj": boostobj.__version__, "xgboost": xgboost.__version__,
-            "lightgbm": lightgbm.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}
-
-
 # ---- figures -----------------------------------------------------------------------------
 BACKEND_STYLE = {"xgboost": "-", "lightgbm": "--"}
 
@@ -553,39 +533,7 @@ def plot_extra_figure(res: Results, summary: list[dict], out: Path) -> list[Path
     return _save(fig, out / "sinc_intervals")
 
 
-def _save(fig: plt.Figure, stem: Path) -> list[Path]:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1])
-    plt.close(fig)
-    return paths
-
-
 # ---- command line ----------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
-def _float_in(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(v) or v < low or v > high or (low_open and v == low) or (high_open and v == high):
-            lb, hb = "(" if low_open else "[", ")" if high_open else "]"
-            raise argparse.ArgumentTypeError(f"must be in {lb}{low:g}, {high:g}{hb}, got {text}")
-        return v
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = argparse.ArgumentParser(

@@ -16,6 +16,10 @@ REGRESSION = {
     "quantile(0.5)": lambda: boostobj.quantile(0.5),
     "quantile(0.9)": lambda: boostobj.quantile(0.9),
     "quantile([.05,.5,.95])": lambda: boostobj.quantile([0.05, 0.5, 0.95]),
+    "expectile(0.1)": lambda: boostobj.expectile(0.1),
+    "expectile(0.5)": lambda: boostobj.expectile(0.5),
+    "expectile(0.9)": lambda: boostobj.expectile(0.9),
+    "expectile([.1,.5,.9])": lambda: boostobj.expectile([0.1, 0.5, 0.9]),
 }
 BINARY = {
     "exponential": lambda: boostobj.exponential(),
@@ -23,6 +27,9 @@ BINARY = {
     "focal(0.5,0.25)": lambda: boostobj.focal(0.5, 0.25),
     "focal(2)": lambda: boostobj.focal(2.0),
     "focal(5,0.75)": lambda: boostobj.focal(5.0, 0.75),
+    "hinge": lambda: boostobj.hinge(),
+    "hinge(eps=0.1)": lambda: boostobj.hinge(eps=0.1),
+    "modified_huber": lambda: boostobj.modified_huber(),
 }
 MULTICLASS = {
     "focal(0)x3": lambda: boostobj.focal(0.0),

@@ -37,9 +37,19 @@ def reference_loss(obj: boostobj.Objective, y: np.ndarray, m: np.ndarray) -> np.
             a = np.asarray(p["alpha"])
             out = np.where(r >= 0, a * r, (a - 1) * r)
         return out.sum(axis=1) if out.ndim == 2 else out
+    if name == "expectile":
+        r = (y[:, None] if m.ndim == 2 else y) - m
+        a = np.asarray(p["alpha"])
+        out = np.where(r < 0, 1 - a, a) * r**2
+        return out.sum(axis=1) if out.ndim == 2 else out
     if name == "exponential":
         s = 2 * y - 1
         return np.exp(-s * m / 2)
+    if name == "hinge":
+        return np.maximum(0.0, 1.0 - (2 * y - 1) * m)
+    if name == "modified_huber":  # scikit-learn's sgd_fast.ModifiedHuber.loss
+        z = (2 * y - 1) * m
+        return np.where(z >= 1, 0.0, np.where(z >= -1, (1 - z) ** 2, -4 * z))
     # focal
     gamma, alpha = p["gamma"], p["alpha"]
     if m.ndim == 1:
@@ -87,6 +97,8 @@ def _away_from_kinks(obj, y, m):
         ok = r > 1e-3
     elif name == "huber":
         ok = np.abs(r - p["delta"]) > 1e-3
+    elif name == "hinge":
+        ok = np.abs(1 - (2 * y - 1) * m) > 1e-3
     else:
         return np.ones(len(y), dtype=bool)
     return ok.all(axis=1) if ok.ndim == 2 else ok

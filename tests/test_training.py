@@ -50,6 +50,10 @@ OBJECTIVES = {
     "exponential": (boostobj.exponential, "binary"),
     "focal": (lambda: boostobj.focal(2.0, 0.25), "binary"),
     "focal_multiclass": (lambda: boostobj.focal(2.0), "multiclass"),
+    "expectile": (lambda: boostobj.expectile(0.8), "regression"),
+    "multi_expectile": (lambda: boostobj.expectile([0.1, 0.5, 0.9]), "regression"),
+    "hinge": (boostobj.hinge, "binary"),
+    "modified_huber": (boostobj.modified_huber, "binary"),
 }
 
 
@@ -103,6 +107,11 @@ def train_margin(entry: str, obj, kind: str, X, y, w, X_test, lgb_extra=None, ro
             margin = model.get_booster().predict(xgb.DMatrix(X_test), output_margin=True)
         else:
             margin = model.predict(X_test, raw_score=True)  # the start is baked in
+        np.testing.assert_allclose(model.decision_function(X_test), margin, rtol=1e-6, atol=1e-6)
+        if obj.name == "hinge":  # no probabilities: classes from the margin's sign
+            assert not hasattr(model, "predict_proba")
+            assert (model.predict(X_test) == (margin > 0)).all()
+            return margin
         proba = model.predict_proba(X_test)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
         expected = obj.predict(margin)

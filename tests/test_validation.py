@@ -32,6 +32,9 @@ import boostobj
         (lambda: boostobj.focal(2.0, 1.5), r"alpha must be in \(0, 1\)"),
         (lambda: boostobj.focal(2.0, [0.5, -1.0, 0.2]), r"alpha\[1\] must be in \(0, inf\)"),
         (lambda: boostobj.focal(2.0, [0.5]), r"one positive weight per class"),
+        (lambda: boostobj.expectile(1.0), r"alpha must be in \(0, 1\), got 1.0"),
+        (lambda: boostobj.expectile([0.9, 0.5]), r"alpha must be strictly increasing"),
+        (lambda: boostobj.hinge(eps=0.0), r"eps must be in \(0, inf\), got 0.0"),
     ],
 )
 def test_invalid_parameters_fail_at_construction(factory, match):
@@ -40,7 +43,7 @@ def test_invalid_parameters_fail_at_construction(factory, match):
 
 
 ALL = [boostobj.squared_error, boostobj.log_cosh, boostobj.huber, boostobj.quantile, boostobj.exponential,
-       boostobj.focal]
+       boostobj.focal, boostobj.expectile, boostobj.hinge, boostobj.modified_huber]
 
 
 @pytest.mark.parametrize("make", ALL)
@@ -54,7 +57,7 @@ def test_nan_or_inf_labels_are_rejected(make, bad):
             call()
 
 
-@pytest.mark.parametrize("make", [boostobj.exponential, boostobj.focal])
+@pytest.mark.parametrize("make", [boostobj.exponential, boostobj.focal, boostobj.hinge, boostobj.modified_huber])
 def test_binary_losses_reject_labels_outside_0_1(make):
     with pytest.raises(ValueError, match=r"labels must be 0 or 1, got \[-1.0\]"):
         make().grad_hess(np.array([0.0, 1.0, -1.0]), np.zeros(3))

@@ -437,12 +437,13 @@ def check_observations(summary: list[dict], scenarios: Sequence[str] = ("gaussia
     checks: list[Check] = []
     if "impulse" in scenarios and "gaussian" in scenarios:
         for b in backends:
-            rise = {k: get("impulse", b, k, "rmse") - get("gaussian", b, k, "rmse") for k in ("l2", "l1")}
+            before = {k: get("gaussian", b, k, "rmse") for k in ("l2", "l1")}
+            after = {k: get("impulse", b, k, "rmse") for k in ("l2", "l1")}
+            rise = {k: after[k] - before[k] for k in before}
             ok = rise["l2"] > 0 and rise["l1"] <= L1_MOVE_RATIO * rise["l2"]
             checks.append(Check(1, ok, f"{b}: impulses raise the RMSE vs sin(x)/x of L2 by {rise['l2']:.3f} "
-                                       f"({get('gaussian', b, 'l2', 'rmse'):.3f} -> {get('impulse', b, 'l2', 'rmse'):.3f}), "
-                                       f"of L1 by {rise['l1']:.3f} ({get('gaussian', b, 'l1', 'rmse'):.3f} -> "
-                                       f"{get('impulse', b, 'l1', 'rmse'):.3f}) (barely moved if <= "
+                                       f"({before['l2']:.3f} -> {after['l2']:.3f}), of L1 by {rise['l1']:.3f} "
+                                       f"({before['l1']:.3f} -> {after['l1']:.3f}) (barely moved if <= "
                                        f"{L1_MOVE_RATIO} x L2's)"))
     if "impulse" in scenarios:
         for b in backends:
@@ -516,7 +517,8 @@ def write_results(res: Results, summary: list[dict], checks: list[Check], out: P
     md = out / "metrics.md"
     md.write_text(
         f"Mean ± sd over {cfg.seeds} seed(s); n_train={cfg.n_train}, x ~ U({cfg.x_low:g}, {cfg.x_high:g}), "
-        f"sigma={cfg.sigma}, impulses p={cfg.p} x {cfg.amplitude:+g}; trees: {cfg.n_estimators} x depth {cfg.max_depth}, "
+        f"sigma={cfg.sigma}, impulses p={cfg.p} x {cfg.amplitude:+g}; "
+        f"trees: {cfg.n_estimators} x depth {cfg.max_depth}, "
         f"learning rate {cfg.learning_rate}. RMSE on a clean {cfg.n_grid}-point grid; pinball, level "
         f"(fraction of y <= fit) and coverage on a fresh noisy draw of {cfg.n_test}. The width column is "
         f"the interval's mean width; the conformal interval holds out {cfg.calibration_size:.0%} of the "
@@ -616,11 +618,11 @@ def _data_panel(ax: plt.Axes, data: SincData, grid: np.ndarray, faint: bool) -> 
 # Curves this close cannot be told apart at the README's size (about 0.01 is a
 # pixel there): the legend says which curve lies on which, and how close.
 COINCIDE_MAX = 0.02     # everywhere within: "on"
-COINCIDE_MEAN = 0.01    # on average within: "mostly on"
+COINCIDE_MEAN = 0.01    # on average within: "near"
 
 
 def coincidence_note(curve: np.ndarray, others: Sequence[tuple[str, np.ndarray]]) -> str:
-    """" (on X: max |Δ| ...)" / " (mostly on X: mean |Δ| ...)" for the closest of ``others``, else ""."""
+    """" on X, max|Δ| ..." / " near X, mean|Δ| ..." for the closest of ``others``, else ""."""
     best = None
     for label, other in others:
         diff = np.abs(curve - other)
@@ -630,9 +632,9 @@ def coincidence_note(curve: np.ndarray, others: Sequence[tuple[str, np.ndarray]]
         return ""
     label, diff = best
     if diff.max() <= COINCIDE_MAX:
-        return f" (on {label}: max |Δ| {diff.max():.3f})"
+        return f" on {label}, max|Δ| {diff.max():.3f}"
     if diff.mean() <= COINCIDE_MEAN:
-        return f" (mostly on {label}: mean |Δ| {diff.mean():.3f})"
+        return f" near {label}, mean|Δ| {diff.mean():.3f}"
     return ""
 
 
@@ -655,7 +657,7 @@ def _finish_fit_panel(ax: plt.Axes, lo: float, hi: float) -> None:
     ax.set_ylim(lo, hi)
     ax.set_xlabel("x")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
 
 
 def plot_paper_figure(res: Results, out: Path, scenario: str = "impulse") -> list[Path]:
@@ -665,7 +667,7 @@ def plot_paper_figure(res: Results, out: Path, scenario: str = "impulse") -> lis
     colors = {4.0: "tab:green", 2.0: "tab:purple", 1.0: "tab:red"}
     qcolors = {0.5: "tab:orange", 0.1: "tab:cyan", 0.9: "tab:brown"}
     with plt.rc_context(FIG_RC):
-        fig = plt.figure(figsize=(16, 3.6 + 4.2 * len(backends)))
+        fig = plt.figure(figsize=(13, 3.0 + 3.6 * len(backends)))
         gs = fig.add_gridspec(1 + len(backends), 4, height_ratios=[0.8] + [1.0] * len(backends))
         a, b, c, d = (fig.add_subplot(gs[0, j]) for j in range(4))
         a.plot(r, _pointwise_loss(boostobj.squared_error(), r), "tab:blue")
@@ -699,12 +701,12 @@ def plot_paper_figure(res: Results, out: Path, scenario: str = "impulse") -> lis
             for ax in (f, g, h):
                 _data_panel(ax, data, res.grid, faint=True)
             _curves(f, res, scenario, bk, [("l2", "L2", "tab:blue"), ("l1", "L1", "tab:orange")])
-            f.set_title(f"(F) L2 and L1 — {bk}")
+            f.set_title(f"(F) L2 and L1\n{bk}")
             _curves(g, res, scenario, bk, [(f"huber_{dl:g}", f"δ={dl:g}", colors[dl]) for dl in HUBER_DELTAS])
-            g.set_title(f"(G) Huber, δ ∈ {{4, 2, 1}} — {bk}")
+            g.set_title(f"(G) Huber, δ ∈ {{4, 2, 1}}\n{bk}")
             _curves(h, res, scenario, bk, [(quantile_key(al), f"α={al:g}", qcolors[al]) for al in QUANTILE_ALPHAS],
                     nested=False)   # apart by construction
-            h.set_title(f"(H) quantile, α ∈ {{0.5, 0.1, 0.9}} — {bk}")
+            h.set_title(f"(H) quantile, α ∈ {{0.5, 0.1, 0.9}}\n{bk}")
             for ax in (f, g, h):
                 _finish_fit_panel(ax, lo, hi)
         fig.suptitle(f"Natekin & Knoll 2013, Fig. 1, with trees ({res.cfg.n_estimators} x depth "
@@ -715,24 +717,24 @@ def plot_paper_figure(res: Results, out: Path, scenario: str = "impulse") -> lis
 
 
 def plot_extra_figure(res: Results, summary: list[dict], out: Path) -> list[Path]:
-    """Log-cosh vs L2 and the 90% intervals (raw vs conformal): a row per scenario, a column per backend."""
+    """Log-cosh vs L2 and the 90% intervals (raw vs conformal): a column per backend, and per
+    scenario a row of log-cosh fits and a row of intervals."""
     get = _lookup(summary)
     scenarios = [s for s in res.cfg.scenarios() if s in res.train]
     backends = list(res.cfg.backends)
-    ncol = 2 * len(backends)
     with plt.rc_context(FIG_RC):
-        fig, axes = plt.subplots(len(scenarios), ncol, figsize=(4.0 * ncol, 4.2 * len(scenarios)),
-                                 squeeze=False)
-        for row, s in zip(axes, scenarios):
+        fig, axes = plt.subplots(2 * len(scenarios), len(backends), squeeze=False,
+                                 figsize=(5.2 * len(backends), 3.1 * 2 * len(scenarios)))
+        for i, s in enumerate(scenarios):
             data = res.train[s]
             lo = min(-0.8, float(data.y.min())) - 0.1
             hi = max(1.5, float(data.y.max())) + 0.5
-            for ax, bk in zip(row[:len(backends)], backends):
+            for ax, bk in zip(axes[2 * i], backends):
                 _data_panel(ax, data, res.grid, faint=True)
                 _curves(ax, res, s, bk, [("l2", "L2", "tab:blue"), ("log_cosh", "log-cosh", "tab:green")])
-                ax.set_title(f"log-cosh vs L2 — {bk} ({s})")
+                ax.set_title(f"log-cosh vs L2 [{bk}, {s}]")
                 _finish_fit_panel(ax, lo, hi)
-            for ax, bk in zip(row[len(backends):], backends):
+            for ax, bk in zip(axes[2 * i + 1], backends):
                 _data_panel(ax, data, res.grid, faint=True)
                 raw = res.curves[(s, bk, "interval_raw")]
                 conf = res.curves[(s, bk, "interval_conformal")]
@@ -743,10 +745,10 @@ def plot_extra_figure(res: Results, summary: list[dict], out: Path) -> list[Path
                     ax.plot(res.grid, conf[:, k], color="tab:purple", lw=1.3,
                             label=None if k else f"conformal: cov {get(s, bk, 'interval_conformal', 'coverage'):.3f}, "
                                                  f"width {get(s, bk, 'interval_conformal', 'width'):.2f}")
-                ax.set_title(f"90% interval — {bk} ({s})")
+                ax.set_title(f"90% interval [{bk}, {s}]")
                 _finish_fit_panel(ax, lo, hi)
-        fig.suptitle("Log-cosh vs L2 (the wider line is drawn under), and 90% prediction intervals "
-                     "(0.05/0.95 quantiles: raw band, split-conformal lines)\ncoverage/width: test-draw means "
+        fig.suptitle("Log-cosh vs L2 (the wider line is drawn under), and 90% prediction\nintervals "
+                     "(0.05/0.95 quantiles: raw band, split-conformal lines);\ncoverage/width: test-draw means "
                      f"over {res.cfg.seeds} seed(s); curves: seed 0")
         fig.tight_layout()
     return _save(fig, out / "sinc_intervals")

@@ -527,11 +527,7 @@ def write_results(res: Results, summary: list[dict], checks: list[Check], out: P
     csv_path = out / "metrics.csv"
     cols = ["scenario", "backend", "device", "model", "n_seeds"] + \
         [f"{m}_{s}" for m in METRICS for s in ("mean", "sd")]
-    with csv_path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        for s in _ordered(summary):
-            w.writerow({c: s.get(c, "") for c in cols})
+    _write_csv(csv_path, cols, _ordered(summary))
     txt = out / "checks.txt"
     txt.write_text("".join(c.line() + "\n" for c in checks))
     info = out / "run.json"
@@ -574,13 +570,18 @@ def write_sweep(sweep_summary: list[dict], checks: list[Check], cfg: Config, out
     csv_path = out / "sweep.csv"
     cols = ["backend", "device", "amplitude", "model", "ratio", "delta", "n_seeds",
             "rmse_mean", "rmse_sd", "fit_time_s_mean", "fit_time_s_sd"]
-    with csv_path.open("w", newline="") as fh:
+    _write_csv(csv_path, cols, [dict(s, delta=None if s["ratio"] is None else s["ratio"] * abs(s["amplitude"]))
+                                for s in sweep_summary])
+    return [md, csv_path]
+
+
+def _write_csv(path: Path, cols: Sequence[str], rows: Sequence[dict]) -> None:
+    # Missing and None cells are written empty.
+    with path.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
-        for s in sweep_summary:
-            row = dict(s, delta=None if s["ratio"] is None else s["ratio"] * abs(s["amplitude"]))
+        for row in rows:
             w.writerow({c: "" if row.get(c) is None else row[c] for c in cols})
-    return [md, csv_path]
 
 
 def _round(v: float | None) -> float | None:
@@ -596,7 +597,6 @@ def _versions() -> dict[str, str]:
 
 
 # ---- figures -----------------------------------------------------------------------------
-BACKEND_STYLE = {"xgboost": "-", "lightgbm": "--"}
 # Read at the README's width (about 900 px): larger text than matplotlib's default.
 FIG_RC = {"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5, "figure.titlesize": 13}
 

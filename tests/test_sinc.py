@@ -140,6 +140,18 @@ def test_huber_delta_claim(rmse, ok):
     assert sinc.huber_delta_claim({1.0: 0.1}, 0.10, 0.10, 1.0)[0] is False   # no gap: nothing to be robust to
 
 
+def test_coincidence_note_names_the_curve_underneath():
+    x = np.linspace(0, 1, 200)
+    base = np.sin(6 * x)
+    spike = base.copy()
+    spike[100] += 0.5                     # one step apart: close on average, not everywhere
+    others = [("far", base + 1.0), ("L2", base)]
+    assert sinc.coincidence_note(base + 0.004, others) == " on L2, max|Δ| 0.004"
+    assert sinc.coincidence_note(spike, others) == " near L2, mean|Δ| 0.003"
+    assert sinc.coincidence_note(base + 0.3, others) == ""
+    assert sinc.coincidence_note(base, []) == ""
+
+
 def test_checks_flag_a_failure():
     # Synthetic summary where the impulses move L1 as much as L2, Huber moves with delta although
     # every delta is >= the impulse size, and the levels and coverage are off: every check FAILs.

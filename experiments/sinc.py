@@ -691,7 +691,7 @@ def plot_paper_figure(res: Results, out: Path, scenario: str = "impulse") -> lis
         hi = max(1.5, float(data.y.max())) + 0.6     # headroom for the legends
         e = fig.add_subplot(gs[1:, 0])
         _data_panel(e, data, res.grid, faint=False)
-        e.set_title(f"(E) sin(x)/x with noisy data\n({scenario}: +{res.cfg.amplitude:g} impulses in red)")
+        e.set_title(f"(E) sin(x)/x with noisy data\n({scenario}: {res.cfg.amplitude:+g} impulses in red)")
         e.set_ylim(lo, hi)
         e.set_xlabel("x")
         e.grid(alpha=0.3)

@@ -55,7 +55,7 @@ def run_block(code: str, tmp_path: Path) -> dict:
     script.write_text(code)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(script), str(tmp_path / "vars.npz")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)  # generous: shared CI cores
     assert proc.returncode == 0, f"README block failed:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
     with np.load(tmp_path / "vars.npz") as data:
         return dict(data)

@@ -35,6 +35,7 @@ from boostobj.losses import (
 )
 from boostobj.objective import Metric, Objective, StartValueWarning
 from boostobj.intervals import IntervalRegressor
+from boostobj.model_io import objective_of, register
 
 __version__ = "0.1.0"
 
@@ -50,11 +51,14 @@ __all__ = [
     "huber",
     "log_cosh",
     "modified_huber",
+    "objective_of",
     "quantile",
+    "register",
     "squared_error",
 ]
 
 
+@register
 def squared_error() -> Objective:
     """Squared error r^2/2: the plain reference objective.
 
@@ -65,6 +69,7 @@ def squared_error() -> Objective:
     return Objective(SquaredError(), "squared_error")
 
 
+@register
 def log_cosh(eps: float = 0.5) -> Objective:
     """Log-cosh loss log(cosh(y - m)) with the MM curvature tanh(r)/r.
 
@@ -78,6 +83,7 @@ def log_cosh(eps: float = 0.5) -> Objective:
     return Objective(LogCosh(eps), "log_cosh")
 
 
+@register
 def huber(delta: float = 1.0) -> Objective:
     """Huber loss with threshold ``delta`` > 0 (in label units), MM curvature outside.
 
@@ -88,6 +94,7 @@ def huber(delta: float = 1.0) -> Objective:
     return Objective(Huber(delta), "huber")
 
 
+@register
 def quantile(alpha: float | Sequence[float] = 0.5, eps: float = 0.5) -> Objective:
     """Pinball loss at level ``alpha`` in (0, 1), or a strictly increasing list
     of levels trained as K outputs of one booster (sorted, never crossing).
@@ -103,6 +110,7 @@ def quantile(alpha: float | Sequence[float] = 0.5, eps: float = 0.5) -> Objectiv
     return Objective(Quantile(alpha, eps), "quantile")
 
 
+@register
 def exponential() -> Objective:
     """AdaBoost's exponential loss on the logit margin: sigmoid(margin) = P(y=1).
 
@@ -114,6 +122,7 @@ def exponential() -> Objective:
     return Objective(Exponential(), "exponential")
 
 
+@register
 def focal(gamma: float = 2.0, alpha: float | Sequence[float] | None = None) -> Objective:
     """Focal loss (Lin et al. 2017). Binary on a 1-D margin; softmax focal when
     the model has K >= 2 output columns (labels 0..K-1). ``gamma`` >= 0 (0 is

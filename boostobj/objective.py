@@ -192,6 +192,7 @@ class Metric:
     def __init__(self, objective: "Objective"):
         self.objective = objective
         self.__name__ = objective.metric_name
+        self._start_checked: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = _UNSET) -> Any:
         obj = self.objective
@@ -199,6 +200,9 @@ class Metric:
         if hasattr(b, "get_label"):  # native: (margin, dataset)
             value = obj._loss_value(obj._state_for_dataset(b, a), a)
             if type(b).__module__.startswith("lightgbm"):
+                from boostobj.model_io import warn_if_valid_set_lacks_start
+
+                warn_if_valid_set_lacks_start(b, self._start_checked)
                 return name, value, False
             return name, value
         value = obj._loss_value(obj._state_for_arrays(a, sample_weight, b), b)
@@ -305,6 +309,56 @@ class Objective:
         >>> # xgb.train({"device": "cuda", "base_score": obj.init_score(y)}, dtrain, obj=obj)
         """
         return Objective(self.base_loss, self.factory, self._start, device)
+
+    def record(self, booster: Any, train_set: Any = None) -> Any:
+        """Store this objective in a natively trained booster's model; returns the booster.
+
+        After ``xgb.train`` the record is a booster attribute, kept by
+        ``save_model`` (JSON and UBJ). After ``lgb.train`` pass the training
+        ``Dataset``: its constant ``init_score`` (the start) is added into the
+        first trees, so ``booster.predict`` and saved models include it, and
+        ``booster.save_model(path)`` also writes the record to
+        ``path + ".boostobj.json"``. Recording twice never adds the start twice.
+        ``boostobj.objective_of`` reads it back. The drop-in estimators record
+        by themselves.
+
+        Example
+        -------
+        >>> import numpy as np, lightgbm as lgb, boostobj
+        >>> X = np.random.default_rng(0).normal(size=(200, 2)); y = 100 + 10 * X[:, 0]
+        >>> obj = boostobj.huber(5.0)
+        >>> ds = obj.dataset(X, y)
+        >>> bst = obj.record(lgb.train({"objective": obj, "verbose": -1}, ds, 20), ds)
+        >>> bool(abs(bst.predict(X).mean() - 100) < 1)   # the start is in the model now
+        True
+        >>> boostobj.objective_of(bst) == obj
+        True
+        """
+        from boostobj.model_io import record
+
+        return record(self, booster, train_set)
+
+    def dataset(self, X: Any, y: Any, weight: Any = None, reference: Any = None, **kwargs: Any) -> Any:
+        """An ``lgb.Dataset`` that starts where this objective's training starts.
+
+        Without ``reference``: the training set, ``init_score`` =
+        ``init_score_array(y, weight)``. With ``reference=train_set``: a
+        validation set whose ``init_score`` is the *training* set's start, so
+        its scores (and so the metric and early stopping) see the same
+        margins as the model. Other keywords go to ``lgb.Dataset``.
+
+        Example
+        -------
+        >>> import numpy as np, boostobj
+        >>> obj = boostobj.quantile(0.9)
+        >>> train = obj.dataset(np.zeros((10, 1)), np.arange(10.0))
+        >>> valid = obj.dataset(np.zeros((3, 1)), np.array([50.0, 60.0, 70.0]), reference=train)
+        >>> valid.get_init_score().tolist()   # the training start, not the validation labels'
+        [8.0, 8.0, 8.0]
+        """
+        from boostobj.model_io import dataset
+
+        return dataset(self, X, y, weight, reference, **kwargs)
 
     def label_scale(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
         """Typical residual at the start (weighted median of |y - init_score|).

@@ -41,6 +41,8 @@ import numpy as np
 import xgboost as xgb
 
 from boostobj.device import normalize_device, resolve_device
+from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
+from boostobj.model_io import objective_from_record, record_of
 from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
@@ -218,6 +220,24 @@ class _XGBMixin:
             self.objective = objective_was  # type: ignore[attr-defined]
         return self
 
+    def _boostobj_record(self, obj: Objective, start: Any, classes: Any = None) -> None:
+        """The model file describes itself: objective, start and classes as a booster attribute."""
+        k = int(np.size(start))
+        start = start if self.base_score is None else None  # type: ignore[attr-defined]
+        attach(self.get_booster(), make_record(obj, start, classes, n_outputs=k))  # type: ignore[attr-defined]
+
+    def load_model(self, fname: Any) -> None:
+        """XGBoost's ``load_model``; a boostobj record brings back the objective (and classes)."""
+        super().load_model(fname)  # type: ignore[misc]
+        rec = record_of(self.get_booster())  # type: ignore[attr-defined]
+        if rec is None:
+            return
+        self.objective = objective_from_record(rec)
+        if rec.get("start") is not None:
+            self.base_score = None  # it was ours, not the user's: a refit computes its own
+        if isinstance(self, xgb.XGBClassifier):
+            self._boostobj_classes = classes_from_record(rec)
+
     def _margin(self, X: Any, **kwargs: Any) -> np.ndarray:
         return super().predict(X, output_margin=True, **kwargs)  # type: ignore[misc]
 
@@ -256,8 +276,10 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight)
         sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
-        init = _as_base_score(obj.init_score(y, sample_weight, n_outputs=obj.n_outputs()))
-        return self._boostobj_fit(super().fit, X, y, sample_weight, init, kwargs)
+        init = obj.init_score(y, sample_weight, n_outputs=obj.n_outputs())
+        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+        self._boostobj_record(obj, init)
+        return self
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2; for K quantiles minus the mean pinball loss over the K levels (higher is better).
@@ -321,11 +343,13 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         k = n_classes if n_classes > 2 else 1
         sample_weight = self._boostobj_weights(obj, y_raw, y, k, sample_weight)
         init = obj.init_score(y, sample_weight, n_outputs=k)
+        base = init
         if np.ndim(init) == 0:
             # XGBClassifier trains under "binary:logistic", whose base_score is a probability.
-            init = float(1.0 / (1.0 + np.exp(-init)))
-        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+            base = float(1.0 / (1.0 + np.exp(-init)))
+        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(base), kwargs)
         self._boostobj_classes = encoder.classes_
+        self._boostobj_record(obj, init, encoder.classes_)
         return self
 
     @_needs_probability
@@ -420,7 +444,11 @@ class _LGBMMixin:
                 self._boostobj_extra = None
             return self
         init = obj.init_score(y_enc, sample_weight, n_outputs=k)
-        kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
+        # continued training: LightGBM starts every dataset from the init model's
+        # margins, which hold the start (baked into its first trees) already
+        continuing = kwargs.get("init_model") is not None
+        if not continuing:
+            kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
         eval_set = kwargs.get("eval_set")
         if isinstance(eval_set, tuple):
             eval_set = [eval_set]
@@ -428,12 +456,12 @@ class _LGBMMixin:
         if kwargs.get("eval_y") is not None:  # LightGBM >= 4.7: eval_X / eval_y
             eval_y = kwargs["eval_y"]
             eval_ys = list(eval_y) if isinstance(eval_y, (list, tuple)) else [eval_y]
-        if eval_ys:
+        if eval_ys and not continuing:
             kwargs["eval_init_score"] = [
                 np.broadcast_to(init, (len(ys),) + np.shape(init)).copy() for ys in eval_ys
             ]
-            if kwargs.get("eval_metric") is None:
-                kwargs["eval_metric"] = obj.metric
+        if eval_ys and kwargs.get("eval_metric") is None:
+            kwargs["eval_metric"] = obj.metric
         k = obj.n_outputs()
         extra: dict = {}
         if k > 1 and self.task_ == "regression":
@@ -451,7 +479,14 @@ class _LGBMMixin:
             fit(X, y, sample_weight=sample_weight, **kwargs)
         finally:
             self._boostobj_extra = None
-        _bake_init_score(self.booster_, init)
+        if continuing:
+            prev = record_of(kwargs["init_model"])
+            init = None if prev is None else prev.get("start")
+        else:
+            _bake_init_score(self.booster_, init)
+        classes = self.classes_ if self.task_ == "classification" else None  # type: ignore[attr-defined]
+        attach(self.booster_, make_record(obj, init, classes,
+                                          n_outputs=self.booster_.num_model_per_iteration()))
         return self
 
     task_ = "regression"
@@ -466,21 +501,6 @@ class _LGBMMixin:
     def __sklearn_tags__(self):  # LightGBM's own tags; single-output y with our objective
         tags = super().__sklearn_tags__()  # type: ignore[misc]
         return _single_output_tags(tags) if _ours(self.objective) is not None else tags  # type: ignore[attr-defined]
-
-
-def _bake_init_score(booster: lgb.Booster, init: Any) -> None:
-    """Add the start margin to every leaf of the first iteration's trees.
-
-    LightGBM keeps no intercept; after this, predictions (and saved models)
-    include the start value with no extra step.
-    """
-    init = np.atleast_1d(np.asarray(init, dtype=np.float64))
-    trees = booster.dump_model(num_iteration=1)["tree_info"]
-    for k, c in enumerate(init):
-        tree = trees[k]
-        for leaf in range(tree["num_leaves"]):
-            booster.set_leaf_output(tree["tree_index"], leaf,
-                                    booster.get_leaf_output(tree["tree_index"], leaf) + float(c))
 
 
 class LGBMRegressor(_LGBMMixin, lgb.LGBMRegressor):

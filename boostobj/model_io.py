@@ -1,0 +1,359 @@
+"""Model files that describe themselves: the objective record and ``objective_of``.
+
+A model trained with a boostobj objective carries a *record*: plain JSON data
+(factory name, its parameters, the number of margin columns, the start margin
+the model already contains, and the class labels of a classifier). It is
+never a pickle: reading it looks the factory up in ``FACTORIES`` and calls it
+with the recorded parameters, so loading a model file runs no stored code.
+
+Where the record lives:
+
+- **XGBoost**: a booster attribute (``Booster.set_attr(boostobj=...)``),
+  which XGBoost keeps in its JSON and UBJ model files and in pickles.
+- **LightGBM**: its model text keeps only the parameters LightGBM knows (and
+  the Python package's own ``pandas_categorical:`` line), so the record is a
+  sidecar file ``<model file>.boostobj.json`` next to the model. A recorded
+  ``lgb.Booster`` writes it whenever its ``save_model`` writes the model;
+  ``objective_of(path)`` reads it. ``model_to_string`` carries no record.
+
+The drop-in estimators record by themselves; after ``xgb.train`` /
+``lgb.train`` call ``obj.record(booster)`` (LightGBM: ``obj.record(booster,
+train_set)``, which also adds the start into the first trees, so the saved
+model predicts on its own).
+
+Example
+-------
+>>> import numpy as np, xgboost as xgb, boostobj
+>>> X = np.random.default_rng(0).normal(size=(100, 2)); y = 10 * X[:, 0]
+>>> obj = boostobj.quantile([0.1, 0.9])
+>>> bst = xgb.train({"base_score": obj.init_score(y).tolist(), "num_target": 2,
+...                  "disable_default_eval_metric": 1}, xgb.DMatrix(X, y), 5, obj=obj)
+>>> boostobj.objective_of(obj.record(bst)) == obj
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import lightgbm as lgb
+import numpy as np
+
+from boostobj.objective import Objective
+
+__all__ = ["FACTORIES", "SIDECAR_SUFFIX", "objective_of", "register"]
+
+#: factory name -> factory; ``Objective.factory`` names the entry that rebuilds it
+FACTORIES: dict[str, Callable[..., Objective]] = {}
+SIDECAR_SUFFIX = ".boostobj.json"
+_ATTR = "boostobj"  # XGBoost booster attribute
+_FORMAT = "boostobj-objective"
+_VERSION = 1
+
+
+def register(factory: Callable[..., Objective]) -> Callable[..., Objective]:
+    """Make a factory reconstructible from model files (use as a decorator).
+
+    The factory's ``__name__`` must be the ``factory`` name its objectives
+    carry, and its keyword arguments the loss's ``_params()``.
+
+    >>> from boostobj.model_io import FACTORIES
+    >>> sorted(FACTORIES)[:3]
+    ['exponential', 'focal', 'huber']
+    """
+    FACTORIES[factory.__name__] = factory
+    return factory
+
+
+# ---- the record: Objective <-> plain data ------------------------------------
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def make_record(obj: Objective, start: Any = None, classes: Any = None,
+                n_outputs: int | None = None) -> dict:
+    """The record of ``obj`` (see the module docstring) as a JSON-able dict."""
+    rec: dict = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "factory": obj.factory,
+        "params": {k: _plain(v) for k, v in obj.base_loss._params().items()},
+        "n_outputs": n_outputs,
+        "start": None if start is None else np.asarray(start, dtype=np.float64).tolist(),
+        "pinned": None if obj._start is None else [a.tolist() for a in obj._start],
+        "device": obj.device,
+        "classes": None,
+    }
+    if classes is not None:
+        c = np.asarray(classes)
+        rec["classes"] = {"values": c.tolist(), "dtype": c.dtype.str if c.dtype.kind in "biufUSM" else None}
+    json.dumps(rec, allow_nan=False)  # fail here, not when the model is saved
+    return rec
+
+
+def objective_from_record(rec: Any) -> Objective:
+    """Rebuild the Objective of a record; ValueError names what is wrong."""
+    if not isinstance(rec, dict) or rec.get("format") != _FORMAT:
+        raise ValueError(f"not a boostobj objective record: {rec!r:.200}")
+    if rec.get("version") != _VERSION:
+        raise ValueError(f"boostobj record version {rec.get('version')!r} is not supported "
+                         f"(this boostobj reads version {_VERSION})")
+    name = rec.get("factory")
+    factory = FACTORIES.get(name)  # type: ignore[arg-type]
+    if factory is None:
+        raise ValueError(f"the model's boostobj record names the factory {name!r}, which is not "
+                         f"registered; known factories: {sorted(FACTORIES)}")
+    params = rec.get("params")
+    if not isinstance(params, dict):
+        raise ValueError(f"the boostobj record's params must be a JSON object, got {params!r}")
+    try:
+        obj = factory(**params)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the model's boostobj record has parameters {params!r} that "
+                         f"boostobj.{name} rejects: {e}") from e
+    if rec.get("pinned") is not None:
+        obj = obj.with_start(*rec["pinned"])
+    if rec.get("device", "cpu") != "cpu":
+        obj = obj.on_device(rec["device"])
+    return obj
+
+
+def classes_from_record(rec: dict) -> np.ndarray | None:
+    """The classifier's class labels stored in a record (None for a regressor)."""
+    c = rec.get("classes")
+    if c is None:
+        return None
+    return np.asarray(c["values"], dtype=c["dtype"] if c.get("dtype") else object)
+
+
+# ---- where records live --------------------------------------------------------
+class RecordedBooster(lgb.Booster):
+    """An ``lgb.Booster`` whose ``save_model`` also writes the boostobj sidecar."""
+
+    _boostobj_record: dict
+
+    def save_model(self, filename: Any, *args: Any, **kwargs: Any) -> "lgb.Booster":
+        """LightGBM's ``save_model``, plus ``<filename>.boostobj.json`` with the record."""
+        out = super().save_model(filename, *args, **kwargs)
+        write_sidecar(filename, self._boostobj_record)
+        return out
+
+
+def _is_xgb_booster(m: Any) -> bool:
+    return type(m).__module__.startswith("xgboost") and hasattr(m, "set_attr") and hasattr(m, "save_raw")
+
+
+def _is_lgb_booster(m: Any) -> bool:
+    return isinstance(m, lgb.Booster)
+
+
+def sidecar_path(model_file: Any) -> Path:
+    """Where the record of a LightGBM model file lives: ``<model file>.boostobj.json``."""
+    return Path(os.fspath(model_file) + SIDECAR_SUFFIX)
+
+
+def write_sidecar(model_file: Any, rec: dict) -> None:
+    """Write a record next to a model file."""
+    sidecar_path(model_file).write_text(json.dumps(rec, allow_nan=False, indent=1))
+
+
+def attach(booster: Any, rec: dict) -> Any:
+    """Store a record in an XGBoost or LightGBM booster (see the module docstring)."""
+    if _is_xgb_booster(booster):
+        booster.set_attr(**{_ATTR: json.dumps(rec, allow_nan=False)})
+    elif _is_lgb_booster(booster):
+        booster._boostobj_record = rec
+        booster.__class__ = RecordedBooster  # same layout: only save_model differs
+    else:
+        raise TypeError(f"expected an xgboost.Booster or lightgbm.Booster, got {type(booster).__name__}")
+    return booster
+
+
+def record_of(model: Any) -> dict | None:
+    """The record a booster, drop-in estimator or model file carries (None if none)."""
+    if isinstance(model, (str, os.PathLike)):
+        return _record_of_file(model)
+    if _is_xgb_booster(model):
+        raw = model.attr(_ATTR)
+        return None if raw is None else _parse(raw, "the XGBoost booster attribute 'boostobj'")
+    if _is_lgb_booster(model):
+        return getattr(model, "_boostobj_record", None)
+    booster = _fitted_booster(model)
+    if booster is not None:
+        return record_of(booster)
+    raise TypeError("objective_of takes an xgboost/lightgbm Booster, a fitted XGBoost/LightGBM "
+                    f"estimator or a model file path, got {type(model).__name__}")
+
+
+def _fitted_booster(model: Any) -> Any:
+    if hasattr(model, "get_booster") and hasattr(model, "get_xgb_params"):  # XGBModel
+        try:
+            return model.get_booster()
+        except Exception:  # NotFittedError and XGBoostError alike: no model yet
+            return None
+    if hasattr(model, "booster_") and hasattr(model, "_process_params"):  # LGBMModel
+        return getattr(model, "_Booster", None)
+    return None
+
+
+def _parse(raw: str, where: str) -> dict:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where} is not valid JSON: {e}") from e
+
+
+def _record_of_file(path: Any) -> dict | None:
+    side = sidecar_path(path)
+    if side.exists():
+        return _parse(side.read_text(), str(side))
+    if not Path(path).exists():
+        raise ValueError(f"no model file at {os.fspath(path)!r}")
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head.startswith(b"tree\n") or head.startswith(b"tree\r\n"):
+        return None  # a LightGBM model file without a sidecar
+    import xgboost as xgb
+
+    try:
+        booster = xgb.Booster(model_file=os.fspath(path))
+    except xgb.core.XGBoostError as e:
+        raise ValueError(f"{os.fspath(path)!r} is neither an XGBoost (JSON/UBJ) nor a LightGBM "
+                         f"model file: {e}") from e
+    return record_of(booster)
+
+
+def objective_of(model: Any) -> Objective | None:
+    """The boostobj ``Objective`` a model was trained with, or None.
+
+    ``model``: an ``xgboost.Booster``, a ``lightgbm.Booster``, a fitted
+    estimator (the ``boostobj.sklearn`` drop-ins record by themselves) or a
+    model file path (XGBoost JSON/UBJ; LightGBM text with its
+    ``.boostobj.json`` sidecar). The result equals the original objective
+    (``==``), and ``objective_of(model).predict(raw_margin)`` is the
+    target-scale prediction: recorded models contain their start. Models
+    without a record give None; a record naming an unknown factory, or
+    parameters the factory rejects, raises ``ValueError``.
+
+    Example
+    -------
+    >>> import numpy as np, boostobj
+    >>> from boostobj.sklearn import LGBMRegressor
+    >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = X[:, 0]
+    >>> model = LGBMRegressor(objective=boostobj.huber(2.0), n_estimators=3, verbose=-1).fit(X, y)
+    >>> boostobj.objective_of(model)
+    boostobj.huber(delta=2.0)
+    """
+    rec = record_of(model)
+    if rec is None:
+        obj = getattr(model, "objective", None)  # an unrecorded estimator built with one
+        return obj if isinstance(obj, Objective) else None
+    return objective_from_record(rec)
+
+
+# ---- native training: record (and, for LightGBM, the start) -------------------
+def bake_start(booster: Any, init: Any) -> None:
+    """Add the start margin to every leaf of the first iteration's trees.
+
+    LightGBM keeps no intercept; after this, predictions (and saved models)
+    include the start value with no extra step.
+    """
+    init = np.atleast_1d(np.asarray(init, dtype=np.float64))
+    trees = booster.dump_model(num_iteration=1)["tree_info"]
+    for k, c in enumerate(init):
+        tree = trees[k]
+        for leaf in range(tree["num_leaves"]):
+            booster.set_leaf_output(tree["tree_index"], leaf,
+                                    booster.get_leaf_output(tree["tree_index"], leaf) + float(c))
+
+
+def _constant_start(train_set: Any) -> np.ndarray | None:
+    """The constant per-column start in a LightGBM Dataset's init_score (None: no start)."""
+    if getattr(train_set, "_predictor", None) is not None:
+        return None  # continued training: the init model's margins, start included
+    init = train_set.get_init_score()
+    if init is None:
+        return None
+    init = np.asarray(init, dtype=np.float64)
+    n = train_set.num_data()
+    if init.ndim == 1 and init.size != n:  # LightGBM's class-major flat layout
+        init = init.reshape(-1, n).T
+    first = init[0]
+    if not np.all(init == first):
+        raise ValueError("obj.record bakes a constant start into the first trees, but this "
+                         "train_set's init_score varies by row; add that offset at prediction "
+                         "yourself, or build the Dataset with obj.dataset(X, y)")
+    return first
+
+
+def record(obj: Objective, booster: Any, train_set: Any = None) -> Any:
+    """``Objective.record``: see its docstring."""
+    if _is_lgb_booster(booster):
+        prev = getattr(booster, "_boostobj_record", None)
+        if prev is not None:  # recorded before: the start is in the trees already, keep it once
+            return attach(booster, dict(prev, **{k: v for k, v in make_record(obj).items()
+                                                 if k not in ("start", "classes", "n_outputs")}))
+        if train_set is None:
+            train_set = getattr(booster, "train_set", None)
+        if train_set is None:
+            raise ValueError("obj.record(booster, train_set): LightGBM boosters returned by lgb.train "
+                             "no longer hold their training Dataset; pass it as train_set")
+        start = _constant_start(train_set)
+        if start is not None:
+            bake_start(booster, start)
+        k = booster.num_model_per_iteration()
+        return attach(booster, make_record(obj, start, n_outputs=k))
+    if _is_xgb_booster(booster):
+        k = int(json.loads(booster.save_config())["learner"]["learner_model_param"].get("num_target", 1) or 1)
+        return attach(booster, make_record(obj, None, n_outputs=k))
+    raise TypeError(f"obj.record takes an xgboost.Booster or lightgbm.Booster, got {type(booster).__name__}; "
+                    "the boostobj.sklearn estimators record by themselves")
+
+
+def dataset(obj: Objective, X: Any, y: Any, weight: Any = None, reference: Any = None,
+            **kwargs: Any) -> Any:
+    """``Objective.dataset``: see its docstring."""
+    if reference is None:
+        init = obj.init_score_array(y, weight)
+    else:
+        ref = reference.get_init_score()
+        if ref is None:
+            init = None  # the training set starts at 0: so must its validation sets
+        else:
+            ref = np.asarray(ref, dtype=np.float64)
+            n_ref = reference.num_data() if reference._handle is not None else len(reference.get_label())
+            if ref.ndim == 1 and ref.size != n_ref:
+                ref = ref.reshape(-1, n_ref).T
+            init = np.broadcast_to(ref[0], (len(np.asarray(y)),) + ref.shape[1:]).copy()
+    return lgb.Dataset(X, y, weight=weight, init_score=init, reference=reference, **kwargs)
+
+
+def warn_if_valid_set_lacks_start(valid: Any, checked: Any) -> None:
+    """Warn once per LightGBM validation Dataset that lacks its training set's start."""
+    if valid in checked:
+        return
+    checked.add(valid)
+    ref = getattr(valid, "reference", None)
+    if ref is None or ref is valid or valid.get_init_score() is not None:
+        return
+    start = ref.get_init_score()
+    if start is None or not np.any(np.asarray(start) != 0):
+        return
+    import warnings
+
+    from boostobj.objective import StartValueWarning
+
+    warnings.warn(
+        "a LightGBM validation set has no init_score but its training set starts from one: its "
+        "scores miss the start, so the metric (and early stopping) judge the wrong margins. Build "
+        "it with obj.dataset(X_valid, y_valid, reference=train_set), which sets init_score.",
+        StartValueWarning, stacklevel=4)

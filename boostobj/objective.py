@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -92,16 +93,29 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+# Array states kept per objective: a training set, a few eval sets, init_score calls.
+_ARRAY_STATES = 8
+
+
 class _DataState:
-    """What an objective caches for one dataset (labels, weights, start, scale)."""
+    """What an objective caches for one dataset (labels, weights, start, scale).
+
+    It keeps a copy of the labels and weights it was built from, as the
+    caller gave them: ``matches`` compares the current ones with it (one
+    vectorised comparison, about 0.1 ms per million rows), so labels changed
+    with ``set_label`` / ``set_weight`` or edited in place are never trained
+    on stale.
+    """
 
     def __init__(self, loss: Loss, y: Any, w: Any, n_outputs: int | None,
                  start: tuple[np.ndarray, np.ndarray] | None = None):
         self.loss = loss
-        self.y = _as_float_1d("y", y)
+        # private copies: the caller may edit its arrays in place later
+        self._source = (np.array(y, copy=True), _snapshot(w))
+        self.y = _as_float_1d("y", self._source[0])
         if self.y.shape[0] == 0:
             raise ValueError("y is empty")
-        self.w = _check_weights(w, self.y.shape[0])
+        self.w = _check_weights(self._source[1], self.y.shape[0])
         self.n_outputs = loss.n_outputs(self.y) if n_outputs is None else n_outputs
         loss.check_n_outputs(self.n_outputs)
         loss.check_labels(self.y, self.n_outputs)
@@ -109,9 +123,27 @@ class _DataState:
         # of a distributed fit then normalises its partition identically
         self._init, self._scale = start if start is not None else (None, None)
         self._encoded: dict = {}
-        self._buffers_key: tuple | None = None
-        self._buffers: tuple = ()
+        # output buffers per thread: two threads training with one objective
+        # on one dataset must not overwrite each other's gradients
+        self._local = threading.local()
         self.warned = False
+
+    def matches(self, y: Any, w: Any) -> bool:
+        """True when ``y`` and ``w`` are still the labels and weights this state was built from."""
+        return _equal(self._source[0], y) and _equal(self._source[1], w)
+
+    def adopt(self, other: "_DataState") -> None:
+        """Reuse another state's start and scale when its labels and weights are the same values.
+
+        ``obj.init_score(y)`` then ``xgb.train(..., obj=obj)`` see the same
+        labels twice (as the user's array, then as the framework's float32
+        copy): the start is solved once.
+        """
+        if self._init is not None or other._init is None or other.n_outputs != self.n_outputs:
+            return
+        if not (_equal(other.y, self.y) and _equal(other.w, self.w)):
+            return
+        self._init, self._scale = other._init, other._scale
 
     @property
     def init(self) -> np.ndarray:
@@ -142,12 +174,13 @@ class _DataState:
         return np.reshape(1.0 / h, np.shape(self.init))
 
     def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient and hessian output arrays, reused from round to round."""
+        """This thread's gradient and hessian output arrays, reused from round to round."""
         key = (shape, np.dtype(dtype))
-        if self._buffers_key != key:
-            self._buffers_key = key
-            self._buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
-        return self._buffers
+        local = self._local
+        if getattr(local, "key", None) != key:
+            local.key = key
+            local.buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
+        return local.buffers
 
     def encoded(self, xp: Any, dtype: Any, normalized: bool) -> tuple[Array, Array | None]:
         """(encoded labels, weights x factor) in the margin's namespace and dtype."""
@@ -248,7 +281,10 @@ class Objective:
     # ---- identity, pickling ----------------------------------------------
     def _reset_caches(self) -> None:
         self._by_dataset: "weakref.WeakKeyDictionary[Any, _DataState]" = weakref.WeakKeyDictionary()
-        self._last: tuple | None = None
+        # states for arrays (sklearn entry points, init_score, grad_hess): the
+        # training set and its eval sets alternate every round, so keep several
+        self._arrays: list[_DataState] = []
+        self._lock = threading.Lock()
         self._gpu: Any = _UNSET  # the device array module, resolved on first use per process
         self.metric = Metric(self)
 
@@ -345,28 +381,42 @@ class Objective:
 
     # ---- data state ---------------------------------------------------------
     def _state_for_dataset(self, data: Any, margin: Any) -> _DataState:
-        state = self._by_dataset.get(data)
-        if state is None:
-            w = data.get_weight()
-            state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin), self._start)
-            self._by_dataset[data] = state
+        # read labels and weights every call: set_label / set_weight change them
+        y, w = data.get_label(), data.get_weight()
+        with self._lock:
+            state = self._by_dataset.get(data)
+        if state is None or not state.matches(y, w):
+            state = self._new_state(y, w, _n_outputs(margin))
+            with self._lock:
+                self._by_dataset[data] = state
         self._check_margin(state, margin)
         return state
 
     def _state_for_arrays(self, y: Any, w: Any, margin: Any = None, n_outputs: int | None = None) -> _DataState:
         n_out = n_outputs if margin is None else _n_outputs(margin)
-        last = self._last
-        if last is not None:
-            y0, w0, state = last
-            if (n_out is None or n_out == state.n_outputs) and _same(y0, y) and _same(w0, w):
-                if margin is not None:
-                    self._check_margin(state, margin)
-                return state
-        state = _DataState(self.base_loss, y, w, n_out, self._start)
-        # keep references (not copies) when the caller reuses the same array
-        self._last = (y, w, state)
+        with self._lock:
+            for i, state in enumerate(self._arrays):
+                if (n_out is None or n_out == state.n_outputs) and state.matches(y, w):
+                    if i:
+                        self._arrays.insert(0, self._arrays.pop(i))
+                    break
+            else:
+                state = None
+        if state is None:
+            state = self._new_state(y, w, n_out)
+            with self._lock:
+                self._arrays.insert(0, state)
+                del self._arrays[_ARRAY_STATES:]
         if margin is not None:
             self._check_margin(state, margin)
+        return state
+
+    def _new_state(self, y: Any, w: Any, n_outputs: int | None) -> _DataState:
+        state = _DataState(self.base_loss, y, w, n_outputs, self._start)
+        with self._lock:
+            others = [*self._arrays, *self._by_dataset.values()]
+        for other in others:
+            state.adopt(other)
         return state
 
     def _check_margin(self, state: _DataState, margin: Any) -> None:
@@ -572,13 +622,22 @@ def _flat(m: Any) -> Any:
     return m[:, 0] if m.ndim == 2 and m.shape[1] == 1 else m
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if a is None or b is None:
-        na = a is None or np.size(a) == 0
-        nb = b is None or np.size(b) == 0
-        return na and nb
-    a = np.asarray(a)
+def _snapshot(a: Any) -> np.ndarray | None:
+    """A private copy of labels or weights (None for XGBoost's empty "no weights")."""
+    if a is None:
+        return None
+    a = np.array(a, copy=True)
+    return None if a.size == 0 else a
+
+
+def _equal(ref: np.ndarray | None, b: Any) -> bool:
+    """``b`` holds exactly the values of the snapshot ``ref`` (same dtype and shape)."""
+    if ref is not None and ref.size == 0:
+        ref = None
+    if b is None or ref is None:
+        return ref is None and (b is None or np.size(b) == 0)
     b = np.asarray(b)
-    return a.shape == b.shape and bool(np.array_equal(a, b))
+    if b.dtype != ref.dtype or b.shape != ref.shape:
+        return False
+    # a few rows first: an eval set of the training set's length fails here cheaply
+    return bool(np.array_equal(ref[:8], b[:8]) and np.array_equal(ref, b))

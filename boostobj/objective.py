@@ -79,11 +79,34 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
 
 
 # Rows per block in the NumPy hot path. Huber on 1M float32 rows, one thread:
-# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms;
-# 128K blocks on two threads: 1.1-1.3 ms.
+# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms.
 _BLOCK_ROWS = 131072
-_POOL_THREADS = min(4, os.cpu_count() or 1)
+# Threads for the blocks. One by default: inside training the framework's
+# OpenMP threads still hold the cores, and on a loaded 2-core machine a pool
+# of 2 made one call 3-6x slower (huber, 200k rows: 0.53 ms on one thread,
+# 3.3 ms on two; benchmarks/results/speed.md). BOOSTOBJ_THREADS=N opts in.
+_POOL_THREADS = max(1, int(os.environ.get("BOOSTOBJ_THREADS", "1")))
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _raise_malloc_threshold() -> None:
+    """Let the kernels' block temporaries come from the heap, not fresh pages.
+
+    glibc serves allocations at or above its mmap threshold (128 KB, raised
+    to the size of the largest mmapped block freed so far, up to 32 MB) with
+    fresh zero-filled pages, page-faulted in on first touch and unmapped on
+    free. A block of 128K float32 rows makes temporaries of 512 KB, just at
+    the threshold it sets itself: each is mapped, faulted in and unmapped
+    anew, which made the kernels 3-5x slower (exponential, 131k rows: 1.2 ms
+    of CPU against 0.23 ms; focal 5.3 against 1.8). Freeing one 16 MB buffer
+    raises the threshold the way any large free in the process does; other
+    allocators ignore it.
+    """
+    buf = np.empty(16 << 20, np.uint8)  # untouched: no page is faulted in
+    del buf
+
+
+_raise_malloc_threshold()
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -158,6 +181,11 @@ class _DataState:
         if self._scale is None:
             self._scale = self.loss.label_scale(self.y, self.w, self.init)
         return self._scale
+
+    @property
+    def tiny_scale(self) -> bool:
+        """Labels so small (typical residual < 1e-12) that float32 kernels lose them."""
+        return bool(np.min(self.scale) < 1e-12)
 
     def factor(self) -> np.ndarray:
         """Fixed curvature normalisation: 1 / curvature at a typical residual.
@@ -464,16 +492,16 @@ class Objective:
             m = m.astype(np.float64)
         shape = m.shape
         m = _flat(m)
-        t, w = state.encoded(xp, m.dtype, normalized)
         if is_numpy(xp):
-            return self._numpy_grad_hess(state, t, m, w, shape, reuse=normalized)
+            return self._numpy_grad_hess(state, m, shape, reuse=normalized)
+        t, w = state.encoded(xp, m.dtype, normalized)
         g, h = self.base_loss.grad_curvature(xp, t, m, state.scale)
         if w is not None:
             g = g * w
             h = h * w
         return xp.reshape(g, shape), xp.reshape(h, shape)
 
-    def _numpy_grad_hess(self, state: _DataState, t: Any, m: np.ndarray, w: Any, shape: tuple,
+    def _numpy_grad_hess(self, state: _DataState, m: np.ndarray, shape: tuple,
                          reuse: bool) -> tuple[np.ndarray, np.ndarray]:
         """The kernel over row blocks that fit in cache, written into the outputs.
 
@@ -482,10 +510,19 @@ class Objective:
         with them the kernels cost 4-6x their arithmetic. Blocks of
         ``_BLOCK_ROWS`` keep every temporary small enough to be recycled. For the
         frameworks (``reuse``) the float32 outputs, the dtype both frameworks
-        train on, are reused across rounds: they copy gradients in at once.
+        train on, are reused across rounds (one pair per thread): they copy
+        gradients in at once. There, float64 margins (LightGBM's) are computed
+        in float32 where the loss allows it (``Loss.float64_margin``).
         """
         n = m.shape[0]
         dtype = np.float32 if reuse else m.dtype
+        mode = self.base_loss.float64_margin if reuse and m.dtype == np.float64 else "exact"
+        if mode != "exact" and state.tiny_scale:
+            mode = "exact"  # float32 guards (sqrt of its tiny) would bend curvatures this small
+        compute = m.dtype if mode == "exact" else np.float32
+        t, w = state.encoded(np, compute, reuse)
+        if mode == "residual":  # the residual exactly, in the margin's precision
+            t, _ = state.encoded(np, m.dtype, reuse)
         if reuse:
             g_out, h_out = state.buffers(m.shape, dtype)
         else:
@@ -493,9 +530,15 @@ class Objective:
         kernel, scale = self.base_loss.grad_curvature, state.scale
         per_row = w is not None and state.w is not None  # else a broadcast factor (or nothing)
         floor = np.finfo(np.float32).smallest_normal if dtype != m.dtype else None
+        zero = np.zeros((), np.float32)
 
         def block(rows: slice) -> None:
-            g, h = kernel(np, t[rows], m[rows], scale)
+            if mode == "residual":
+                g, h = kernel(np, (t[rows] - m[rows]).astype(np.float32), zero, scale)
+            elif mode == "float32":
+                g, h = kernel(np, t[rows], m[rows].astype(np.float32), scale)
+            else:
+                g, h = kernel(np, t[rows], m[rows], scale)
             if w is None:
                 g_out[rows], h_out[rows] = g, h
             else:
@@ -508,8 +551,7 @@ class Objective:
         step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
         blocks = [slice(start, start + step) for start in range(0, n, step)]
         if len(blocks) > 1 and _POOL_THREADS > 1:
-            # NumPy ufuncs release the GIL: the framework's threads idle while
-            # the objective runs, so the blocks run on as many cores
+            # NumPy ufuncs release the GIL, so blocks can run on several cores
             list(_pool().map(block, blocks))
         else:
             for rows in blocks:

@@ -7,11 +7,17 @@
 - ``xgb.XGBRegressor(objective=obj)``                   -> ``obj(y, pred[, sample_weight=w])``
 - ``lgb.LGBMRegressor(objective=obj)``                  -> ``obj(y, pred, weight, group)``
 
-It knows nothing about any particular loss. Per dataset it caches what does
-not change between rounds: validated and encoded labels, weights folded
-together with the curvature normalisation factor, the start value. The
-framework paths return weighted (gradient, curvature) times that one fixed
-factor; ``grad_hess`` returns the true weighted gradient.
+It knows nothing about any particular loss. Per dataset (a ``DMatrix`` /
+``Dataset``, or for array calls the last few label arrays) it caches what
+does not change between rounds: validated and encoded labels, weights folded
+together with the curvature normalisation factor, the start value. Every
+call checks the cache against the current labels and weights (a comparison
+with a private copy, ~0.1 ms per million rows), so ``set_label``,
+``set_weight`` and in-place edits are picked up. The framework outputs are
+float32 buffers reused per dataset and per thread, so one objective can train
+several models at once from several threads. The framework paths return
+weighted (gradient, curvature) times the fixed factor; ``grad_hess`` returns
+the true weighted gradient.
 
 Example
 -------
@@ -109,10 +115,14 @@ def _raise_malloc_threshold() -> None:
 _raise_malloc_threshold()
 
 
+_POOL_LOCK = threading.Lock()
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
+    with _POOL_LOCK:  # objectives may be called from several threads at once
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
     return _POOL
 
 
@@ -316,6 +326,17 @@ class Objective:
         self._gpu: Any = _UNSET  # the device array module, resolved on first use per process
         self.metric = Metric(self)
 
+    def __deepcopy__(self, memo: dict) -> "Objective":
+        # lgb.train and scikit-learn's clone deep-copy the objective on every
+        # fit. The caches are checked against the labels on every call and are
+        # thread-safe, so the copy shares them: a start solved by
+        # obj.init_score(y) is not solved again inside training.
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)  # (copy.copy would go through __getstate__)
+        new.metric = Metric(new)
+        memo[id(self)] = new
+        return new
+
     def __getstate__(self) -> dict:
         return {"base_loss": self.base_loss, "factory": self.factory, "start": self._start,
                 "device": self.device}
@@ -464,9 +485,10 @@ class Objective:
 
         Returns the weighted gradient and curvature times the dataset's fixed
         normalisation factor, as float32 (what both frameworks train on). The
-        arrays are this dataset's buffers and are overwritten by the next
-        call: the frameworks copy them at once; copy them yourself to keep
-        them, or use ``grad_hess``.
+        arrays are this dataset's buffers for the calling thread and are
+        overwritten by that thread's next call on the same dataset: the
+        frameworks copy them at once; copy them yourself to keep them, or use
+        ``grad_hess``.
         """
         if hasattr(b, "get_label"):
             margin, state = a, self._state_for_dataset(b, a)

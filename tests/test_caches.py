@@ -229,3 +229,23 @@ def test_eval_set_does_not_rebuild_state_every_round(cls, monkeypatch):
     history = model.evals_result_
     curve = next(iter(next(iter(history.values())).values()))
     assert len(curve) == rounds and curve[-1] < curve[0]
+
+
+def test_copies_share_the_solved_start(monkeypatch):
+    """lgb.train and clone() deep-copy the objective: the copy reuses the start already solved."""
+    import copy
+
+    X, y = _data()
+    obj = boostobj.huber(20.0)
+    start = obj.init_score(y)
+    builds = []
+    init = objective_module._DataState.__init__
+    monkeypatch.setattr(objective_module._DataState, "__init__",
+                        lambda self, *a, **k: (builds.append(1), init(self, *a, **k))[1])
+    twin = copy.deepcopy(obj)
+    assert twin == obj and twin.metric.objective is twin
+    assert twin.init_score(y) == start and builds == []
+    # and LightGBM, which deep-copies its params, trains from it without a new state for y
+    ds = lgb.Dataset(X, y, init_score=obj.init_score_array(y), params=DATASET)
+    lgb.train(dict(LGB, objective=obj), ds, 2)
+    assert len(builds) == 1  # the float32 labels LightGBM stores: a new state, adopting the start

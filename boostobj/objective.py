@@ -7,11 +7,17 @@
 - ``xgb.XGBRegressor(objective=obj)``                   -> ``obj(y, pred[, sample_weight=w])``
 - ``lgb.LGBMRegressor(objective=obj)``                  -> ``obj(y, pred, weight, group)``
 
-It knows nothing about any particular loss. Per dataset it caches what does
-not change between rounds: validated and encoded labels, weights folded
-together with the curvature normalisation factor, the start value. The
-framework paths return weighted (gradient, curvature) times that one fixed
-factor; ``grad_hess`` returns the true weighted gradient.
+It knows nothing about any particular loss. Per dataset (a ``DMatrix`` /
+``Dataset``, or for array calls the last few label arrays) it caches what
+does not change between rounds: validated and encoded labels, weights folded
+together with the curvature normalisation factor, the start value. Every
+call checks the cache against the current labels and weights (a comparison
+with a private copy, ~0.1 ms per million rows), so ``set_label``,
+``set_weight`` and in-place edits are picked up. The framework outputs are
+float32 buffers reused per dataset and per thread, so one objective can train
+several models at once from several threads. The framework paths return
+weighted (gradient, curvature) times the fixed factor; ``grad_hess`` returns
+the true weighted gradient.
 
 Example
 -------
@@ -29,6 +35,7 @@ True
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -78,30 +85,70 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
 
 
 # Rows per block in the NumPy hot path. Huber on 1M float32 rows, one thread:
-# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms;
-# 128K blocks on two threads: 1.1-1.3 ms.
+# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms.
 _BLOCK_ROWS = 131072
-_POOL_THREADS = min(4, os.cpu_count() or 1)
+# Threads for the blocks. One by default: inside training the framework's
+# OpenMP threads still hold the cores, and on a loaded 2-core machine a pool
+# of 2 made one call 3-6x slower (huber, 200k rows: 0.53 ms on one thread,
+# 3.3 ms on two; benchmarks/results/speed.md). BOOSTOBJ_THREADS=N opts in.
+_POOL_THREADS = max(1, int(os.environ.get("BOOSTOBJ_THREADS", "1")))
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _raise_malloc_threshold() -> None:
+    """Let the kernels' block temporaries come from the heap, not fresh pages.
+
+    glibc serves allocations at or above its mmap threshold (128 KB, raised
+    to the size of the largest mmapped block freed so far, up to 32 MB) with
+    fresh zero-filled pages, page-faulted in on first touch and unmapped on
+    free. A block of 128K float32 rows makes temporaries of 512 KB, just at
+    the threshold it sets itself: each is mapped, faulted in and unmapped
+    anew, which made the kernels 3-5x slower (exponential, 131k rows: 1.2 ms
+    of CPU against 0.23 ms; focal 5.3 against 1.8). Freeing one 16 MB buffer
+    raises the threshold the way any large free in the process does; other
+    allocators ignore it.
+    """
+    buf = np.empty(16 << 20, np.uint8)  # untouched: no page is faulted in
+    del buf
+
+
+_raise_malloc_threshold()
+
+
+_POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
+    with _POOL_LOCK:  # objectives may be called from several threads at once
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
     return _POOL
 
 
+# Array states kept per objective: a training set, a few eval sets, init_score calls.
+_ARRAY_STATES = 8
+
+
 class _DataState:
-    """What an objective caches for one dataset (labels, weights, start, scale)."""
+    """What an objective caches for one dataset (labels, weights, start, scale).
+
+    It keeps a copy of the labels and weights it was built from, as the
+    caller gave them: ``matches`` compares the current ones with it (one
+    vectorised comparison, about 0.1 ms per million rows), so labels changed
+    with ``set_label`` / ``set_weight`` or edited in place are never trained
+    on stale.
+    """
 
     def __init__(self, loss: Loss, y: Any, w: Any, n_outputs: int | None,
                  start: tuple[np.ndarray, np.ndarray] | None = None):
         self.loss = loss
-        self.y = _as_float_1d("y", y)
+        # private copies: the caller may edit its arrays in place later
+        self._source = (np.array(y, copy=True), _snapshot(w))
+        self.y = _as_float_1d("y", self._source[0])
         if self.y.shape[0] == 0:
             raise ValueError("y is empty")
-        self.w = _check_weights(w, self.y.shape[0])
+        self.w = _check_weights(self._source[1], self.y.shape[0])
         self.n_outputs = loss.n_outputs(self.y) if n_outputs is None else n_outputs
         loss.check_n_outputs(self.n_outputs)
         loss.check_labels(self.y, self.n_outputs)
@@ -109,9 +156,27 @@ class _DataState:
         # of a distributed fit then normalises its partition identically
         self._init, self._scale = start if start is not None else (None, None)
         self._encoded: dict = {}
-        self._buffers_key: tuple | None = None
-        self._buffers: tuple = ()
+        # output buffers per thread: two threads training with one objective
+        # on one dataset must not overwrite each other's gradients
+        self._local = threading.local()
         self.warned = False
+
+    def matches(self, y: Any, w: Any) -> bool:
+        """True when ``y`` and ``w`` are still the labels and weights this state was built from."""
+        return _equal(self._source[0], y) and _equal(self._source[1], w)
+
+    def adopt(self, other: "_DataState") -> None:
+        """Reuse another state's start and scale when its labels and weights are the same values.
+
+        ``obj.init_score(y)`` then ``xgb.train(..., obj=obj)`` see the same
+        labels twice (as the user's array, then as the framework's float32
+        copy): the start is solved once.
+        """
+        if self._init is not None or other._init is None or other.n_outputs != self.n_outputs:
+            return
+        if not (_equal(other.y, self.y) and _equal(other.w, self.w)):
+            return
+        self._init, self._scale = other._init, other._scale
 
     @property
     def init(self) -> np.ndarray:
@@ -126,6 +191,11 @@ class _DataState:
         if self._scale is None:
             self._scale = self.loss.label_scale(self.y, self.w, self.init)
         return self._scale
+
+    @property
+    def tiny_scale(self) -> bool:
+        """Labels so small (typical residual < 1e-12) that float32 kernels lose them."""
+        return bool(np.min(self.scale) < 1e-12)
 
     def factor(self) -> np.ndarray:
         """Fixed curvature normalisation: 1 / curvature at a typical residual.
@@ -142,12 +212,13 @@ class _DataState:
         return np.reshape(1.0 / h, np.shape(self.init))
 
     def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient and hessian output arrays, reused from round to round."""
+        """This thread's gradient and hessian output arrays, reused from round to round."""
         key = (shape, np.dtype(dtype))
-        if self._buffers_key != key:
-            self._buffers_key = key
-            self._buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
-        return self._buffers
+        local = self._local
+        if getattr(local, "key", None) != key:
+            local.key = key
+            local.buffers = (np.empty(shape, dtype), np.empty(shape, dtype))
+        return local.buffers
 
     def encoded(self, xp: Any, dtype: Any, normalized: bool) -> tuple[Array, Array | None]:
         """(encoded labels, weights x factor) in the margin's namespace and dtype."""
@@ -252,9 +323,23 @@ class Objective:
     # ---- identity, pickling ----------------------------------------------
     def _reset_caches(self) -> None:
         self._by_dataset: "weakref.WeakKeyDictionary[Any, _DataState]" = weakref.WeakKeyDictionary()
-        self._last: tuple | None = None
+        # states for arrays (sklearn entry points, init_score, grad_hess): the
+        # training set and its eval sets alternate every round, so keep several
+        self._arrays: list[_DataState] = []
+        self._lock = threading.Lock()
         self._gpu: Any = _UNSET  # the device array module, resolved on first use per process
         self.metric = Metric(self)
+
+    def __deepcopy__(self, memo: dict) -> "Objective":
+        # lgb.train and scikit-learn's clone deep-copy the objective on every
+        # fit. The caches are checked against the labels on every call and are
+        # thread-safe, so the copy shares them: a start solved by
+        # obj.init_score(y) is not solved again inside training.
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)  # (copy.copy would go through __getstate__)
+        new.metric = Metric(new)
+        memo[id(self)] = new
+        return new
 
     def __getstate__(self) -> dict:
         return {"base_loss": self.base_loss, "factory": self.factory, "start": self._start,
@@ -400,29 +485,43 @@ class Objective:
 
     # ---- data state ---------------------------------------------------------
     def _state_for_dataset(self, data: Any, margin: Any) -> _DataState:
-        state = self._by_dataset.get(data)
-        if state is None:
+        # read labels and weights every call: set_label / set_weight change them
+        y, w = data.get_label(), data.get_weight()
+        with self._lock:
+            state = self._by_dataset.get(data)
+        if state is None or not state.matches(y, w):
             _refuse_ignored_params(getattr(data, "params", None))
-            w = data.get_weight()
-            state = _DataState(self.base_loss, data.get_label(), w, _n_outputs(margin), self._start)
-            self._by_dataset[data] = state
+            state = self._new_state(y, w, _n_outputs(margin))
+            with self._lock:
+                self._by_dataset[data] = state
         self._check_margin(state, margin)
         return state
 
     def _state_for_arrays(self, y: Any, w: Any, margin: Any = None, n_outputs: int | None = None) -> _DataState:
         n_out = n_outputs if margin is None else _n_outputs(margin)
-        last = self._last
-        if last is not None:
-            y0, w0, state = last
-            if (n_out is None or n_out == state.n_outputs) and _same(y0, y) and _same(w0, w):
-                if margin is not None:
-                    self._check_margin(state, margin)
-                return state
-        state = _DataState(self.base_loss, y, w, n_out, self._start)
-        # keep references (not copies) when the caller reuses the same array
-        self._last = (y, w, state)
+        with self._lock:
+            for i, state in enumerate(self._arrays):
+                if (n_out is None or n_out == state.n_outputs) and state.matches(y, w):
+                    if i:
+                        self._arrays.insert(0, self._arrays.pop(i))
+                    break
+            else:
+                state = None
+        if state is None:
+            state = self._new_state(y, w, n_out)
+            with self._lock:
+                self._arrays.insert(0, state)
+                del self._arrays[_ARRAY_STATES:]
         if margin is not None:
             self._check_margin(state, margin)
+        return state
+
+    def _new_state(self, y: Any, w: Any, n_outputs: int | None) -> _DataState:
+        state = _DataState(self.base_loss, y, w, n_outputs, self._start)
+        with self._lock:
+            others = [*self._arrays, *self._by_dataset.values()]
+        for other in others:
+            state.adopt(other)
         return state
 
     def _check_margin(self, state: _DataState, margin: Any) -> None:
@@ -442,9 +541,10 @@ class Objective:
 
         Returns the weighted gradient and curvature times the dataset's fixed
         normalisation factor, as float32 (what both frameworks train on). The
-        arrays are this dataset's buffers and are overwritten by the next
-        call: the frameworks copy them at once; copy them yourself to keep
-        them, or use ``grad_hess``.
+        arrays are this dataset's buffers for the calling thread and are
+        overwritten by that thread's next call on the same dataset: the
+        frameworks copy them at once; copy them yourself to keep them, or use
+        ``grad_hess``.
         """
         if hasattr(b, "get_label"):
             margin, state = a, self._state_for_dataset(b, a)
@@ -470,16 +570,16 @@ class Objective:
             m = m.astype(np.float64)
         shape = m.shape
         m = _flat(m)
-        t, w = state.encoded(xp, m.dtype, normalized)
         if is_numpy(xp):
-            return self._numpy_grad_hess(state, t, m, w, shape, reuse=normalized)
+            return self._numpy_grad_hess(state, m, shape, reuse=normalized)
+        t, w = state.encoded(xp, m.dtype, normalized)
         g, h = self.base_loss.grad_curvature(xp, t, m, state.scale)
         if w is not None:
             g = g * w
             h = h * w
         return xp.reshape(g, shape), xp.reshape(h, shape)
 
-    def _numpy_grad_hess(self, state: _DataState, t: Any, m: np.ndarray, w: Any, shape: tuple,
+    def _numpy_grad_hess(self, state: _DataState, m: np.ndarray, shape: tuple,
                          reuse: bool) -> tuple[np.ndarray, np.ndarray]:
         """The kernel over row blocks that fit in cache, written into the outputs.
 
@@ -488,10 +588,19 @@ class Objective:
         with them the kernels cost 4-6x their arithmetic. Blocks of
         ``_BLOCK_ROWS`` keep every temporary small enough to be recycled. For the
         frameworks (``reuse``) the float32 outputs, the dtype both frameworks
-        train on, are reused across rounds: they copy gradients in at once.
+        train on, are reused across rounds (one pair per thread): they copy
+        gradients in at once. There, float64 margins (LightGBM's) are computed
+        in float32 where the loss allows it (``Loss.float64_margin``).
         """
         n = m.shape[0]
         dtype = np.float32 if reuse else m.dtype
+        mode = self.base_loss.float64_margin if reuse and m.dtype == np.float64 else "exact"
+        if mode != "exact" and state.tiny_scale:
+            mode = "exact"  # float32 guards (sqrt of its tiny) would bend curvatures this small
+        compute = m.dtype if mode == "exact" else np.float32
+        t, w = state.encoded(np, compute, reuse)
+        if mode == "residual":  # the residual exactly, in the margin's precision
+            t, _ = state.encoded(np, m.dtype, reuse)
         if reuse:
             g_out, h_out = state.buffers(m.shape, dtype)
         else:
@@ -499,9 +608,15 @@ class Objective:
         kernel, scale = self.base_loss.grad_curvature, state.scale
         per_row = w is not None and state.w is not None  # else a broadcast factor (or nothing)
         floor = np.finfo(np.float32).smallest_normal if dtype != m.dtype else None
+        zero = np.zeros((), np.float32)
 
         def block(rows: slice) -> None:
-            g, h = kernel(np, t[rows], m[rows], scale)
+            if mode == "residual":
+                g, h = kernel(np, (t[rows] - m[rows]).astype(np.float32), zero, scale)
+            elif mode == "float32":
+                g, h = kernel(np, t[rows], m[rows].astype(np.float32), scale)
+            else:
+                g, h = kernel(np, t[rows], m[rows], scale)
             if w is None:
                 g_out[rows], h_out[rows] = g, h
             else:
@@ -514,8 +629,7 @@ class Objective:
         step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
         blocks = [slice(start, start + step) for start in range(0, n, step)]
         if len(blocks) > 1 and _POOL_THREADS > 1:
-            # NumPy ufuncs release the GIL: the framework's threads idle while
-            # the objective runs, so the blocks run on as many cores
+            # NumPy ufuncs release the GIL, so blocks can run on several cores
             list(_pool().map(block, blocks))
         else:
             for rows in blocks:
@@ -677,13 +791,22 @@ def _flat(m: Any) -> Any:
     return m[:, 0] if m.ndim == 2 and m.shape[1] == 1 else m
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if a is None or b is None:
-        na = a is None or np.size(a) == 0
-        nb = b is None or np.size(b) == 0
-        return na and nb
-    a = np.asarray(a)
+def _snapshot(a: Any) -> np.ndarray | None:
+    """A private copy of labels or weights (None for XGBoost's empty "no weights")."""
+    if a is None:
+        return None
+    a = np.array(a, copy=True)
+    return None if a.size == 0 else a
+
+
+def _equal(ref: np.ndarray | None, b: Any) -> bool:
+    """``b`` holds exactly the values of the snapshot ``ref`` (same dtype and shape)."""
+    if ref is not None and ref.size == 0:
+        ref = None
+    if b is None or ref is None:
+        return ref is None and (b is None or np.size(b) == 0)
     b = np.asarray(b)
-    return a.shape == b.shape and bool(np.array_equal(a, b))
+    if b.dtype != ref.dtype or b.shape != ref.shape:
+        return False
+    # a few rows first: an eval set of the training set's length fails here cheaply
+    return bool(np.array_equal(ref[:8], b[:8]) and np.array_equal(ref, b))

@@ -223,7 +223,7 @@ def test_objectives_pickle(name):
         for dumps, loads in ((pickle.dumps, pickle.loads), (cloudpickle.dumps, pickle.loads)):
             back = loads(dumps(o))
             assert back == o and repr(back) == repr(o) and back.device == o.device
-            assert back._last is None and len(back._by_dataset) == 0
+            assert back._arrays == [] and len(back._by_dataset) == 0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeviceFallbackWarning)  # no GPU here: NumPy
                 for a, b in zip(back(y, m), o(y, m)):

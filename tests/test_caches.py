@@ -1,0 +1,251 @@
+"""Per-dataset caches and threads: one objective object, used as users do.
+
+- two threads training at once with one objective (same dataset, or drop-ins
+  on equal labels) give the models of sequential runs;
+- labels and weights changed after the first round (``set_label``,
+  ``set_weight``, in-place edits) are seen;
+- an eval set does not rebuild the per-dataset state every round.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+import xgboost as xgb
+
+import boostobj
+import boostobj.objective as objective_module
+from boostobj import sklearn as bsk
+
+ROUNDS = 8
+XGB = {"max_depth": 3, "nthread": 1, "disable_default_eval_metric": 1}
+LGB = {"num_leaves": 8, "num_threads": 1, "verbose": -1, "min_data_in_leaf": 5}
+DATASET = {"verbose": -1, "min_data_in_leaf": 5}
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = 100 * X[:, 0] + 30 * rng.standard_t(3, n) + 500
+    return X, y
+
+
+def _in_two_threads(fn, args_a, args_b):
+    """Run fn(*args_a) and fn(*args_b) at once; return both results (re-raising errors)."""
+    out: dict = {}
+
+    def run(key, args):
+        try:
+            out[key] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            out[key] = e
+
+    threads = [threading.Thread(target=run, args=(k, a)) for k, a in (("a", args_a), ("b", args_b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for v in out.values():
+        if isinstance(v, BaseException):
+            raise v
+    return out["a"], out["b"]
+
+
+class _Lockstep:
+    """Wraps an objective so that two trainings compute their gradients, then both
+    wait until the other has computed its own before handing them to the framework:
+    the worst interleaving for any shared output buffer, every round."""
+
+    def __init__(self, obj, barrier):
+        self.obj = obj
+        self.barrier = barrier
+
+    def __deepcopy__(self, memo):
+        # lgb.train deep-copies its params: share this wrapper (and so the one
+        # objective) between the threads, the case under test
+        return self
+
+    def __call__(self, *args):
+        g, h = self.obj(*args)
+        if self.barrier is not None:
+            self.barrier.wait()
+        return g, h
+
+
+def _xgb_train(obj, dtrain, eta, barrier):
+    params = dict(XGB, eta=eta, base_score=obj.init_score(dtrain.get_label()))
+    return xgb.train(params, dtrain, ROUNDS, obj=_Lockstep(obj, barrier)).predict(dtrain)
+
+
+def _lgb_train(obj, dtrain, eta, barrier):
+    bst = lgb.train(dict(LGB, learning_rate=eta, objective=_Lockstep(obj, barrier)), dtrain, ROUNDS)
+    return bst.predict(dtrain.data)
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+def test_two_threads_one_objective_one_dataset(framework):
+    X, y = _data()
+    obj = boostobj.huber(20.0)
+    if framework == "xgboost":
+        data, train = xgb.DMatrix(X, y), _xgb_train
+    else:
+        data = lgb.Dataset(X, y, init_score=obj.init_score_array(y), params=DATASET,
+                           free_raw_data=False).construct()
+        train = _lgb_train
+    alone = [train(obj, data, eta, None) for eta in (0.3, 0.1)]
+    barrier = threading.Barrier(2, timeout=30)
+    together = _in_two_threads(train, (obj, data, 0.3, barrier), (obj, data, 0.1, barrier))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(alone[0], alone[1])  # the two trainings really differ
+
+
+class _LockstepObjective(boostobj.Objective):
+    """A boostobj objective (so the drop-ins treat it as theirs) with the lockstep above."""
+
+    barrier: threading.Barrier | None = None
+
+    def __call__(self, *args, **kwargs):
+        g, h = super().__call__(*args, **kwargs)
+        if self.barrier is not None:
+            self.barrier.wait()
+        return g, h
+
+
+@pytest.mark.parametrize("cls", [bsk.XGBRegressor, bsk.LGBMRegressor], ids=["xgboost", "lightgbm"])
+def test_two_threads_drop_ins_sharing_one_objective(cls):
+    X, y = _data()
+    obj = _LockstepObjective(boostobj.quantile(0.8).base_loss, "quantile")
+    extra = {"verbose": -1, "min_child_samples": 5} if cls is bsk.LGBMRegressor else {}
+
+    def fit(eta):
+        return cls(objective=obj, n_estimators=ROUNDS, learning_rate=eta, n_jobs=1, **extra).fit(X, y).predict(X)
+
+    alone = [fit(eta) for eta in (0.3, 0.1)]
+    obj.barrier = threading.Barrier(2, timeout=30)
+    try:
+        together = _in_two_threads(fit, (0.3,), (0.1,))
+    finally:
+        obj.barrier = None
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)
+
+
+def _xgb_model(obj, dtrain, rounds=ROUNDS):
+    params = dict(XGB, eta=0.3, base_score=obj.init_score(dtrain.get_label(), dtrain.get_weight()))
+    return xgb.train(params, dtrain, rounds, obj=obj).predict(dtrain, output_margin=True)
+
+
+def test_xgboost_set_label_and_set_weight_are_seen():
+    X, y = _data()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    obj = boostobj.huber(20.0)
+    d = xgb.DMatrix(X, y)
+    _xgb_model(obj, d)  # fills the cache for d
+    d.set_label(3 * y - 200)
+    np.testing.assert_array_equal(_xgb_model(obj, d), _xgb_model(boostobj.huber(20.0), xgb.DMatrix(X, 3 * y - 200)))
+    d.set_weight(w)
+    np.testing.assert_array_equal(_xgb_model(obj, d),
+                                  _xgb_model(boostobj.huber(20.0), xgb.DMatrix(X, 3 * y - 200, weight=w)))
+
+
+def _lgb_model(obj, ds):
+    return lgb.train(dict(LGB, learning_rate=0.3, objective=obj), ds, ROUNDS).predict(ds.data, raw_score=True)
+
+
+def test_lightgbm_set_label_and_set_weight_are_seen():
+    X, y = _data()
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    obj = boostobj.log_cosh()
+
+    def dataset(labels, weight=None):
+        return lgb.Dataset(X, labels, weight=weight, init_score=obj.init_score_array(labels, weight),
+                           params=DATASET, free_raw_data=False).construct()
+
+    ds = dataset(y)
+    _lgb_model(obj, ds)
+    y2 = 3 * y - 200
+    ds.set_label(y2)
+    ds.set_init_score(obj.init_score_array(y2))
+    np.testing.assert_array_equal(_lgb_model(obj, ds), _lgb_model(boostobj.log_cosh(), dataset(y2)))
+    ds.set_weight(w)
+    ds.set_init_score(obj.init_score_array(y2, w))
+    np.testing.assert_array_equal(_lgb_model(obj, ds), _lgb_model(boostobj.log_cosh(), dataset(y2, w)))
+    # labels edited in place, then handed to LightGBM again under the same array
+    y3 = y2.astype(np.float32)
+    ds = dataset(y3)
+    _lgb_model(obj, ds)
+    y3 *= 2
+    ds.set_label(y3)
+    ds.set_init_score(obj.init_score_array(y3))
+    np.testing.assert_array_equal(_lgb_model(obj, ds), _lgb_model(boostobj.log_cosh(), dataset(y3.copy())))
+
+
+@pytest.mark.parametrize("make", [lambda: boostobj.huber(2.0), lambda: boostobj.quantile(0.3),
+                                  lambda: boostobj.focal(2.0)], ids=["huber", "quantile", "focal"])
+def test_labels_edited_in_place_are_seen(make):
+    rng = np.random.default_rng(0)
+    obj = make()
+    binary = obj.task == "binary"
+    y = (rng.random(200) < 0.3).astype(float) if binary else rng.normal(size=200) * 5
+    w = rng.uniform(0.5, 2.0, 200)
+    m = rng.normal(size=200)
+    obj.init_score(y, w), obj.grad_hess(y, m, w), obj.loss(y, m, w)
+    if binary:
+        y[:100] = 1 - y[:100]
+    else:
+        y *= 3
+    w[:50] = 0.0
+    fresh = make()
+    assert obj.init_score(y, w) == fresh.init_score(y, w)
+    assert obj.loss(y, m, w) == fresh.loss(y, m, w)
+    for a, b in zip(obj.grad_hess(y, m, w), fresh.grad_hess(y, m, w)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(obj(y, m, w), fresh(y, m, w)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls", [bsk.XGBRegressor, bsk.LGBMRegressor], ids=["xgboost", "lightgbm"])
+def test_eval_set_does_not_rebuild_state_every_round(cls, monkeypatch):
+    X, y = _data()
+    Xv, yv = _data(100, seed=1)
+    builds = []
+    init = objective_module._DataState.__init__
+
+    def counting_init(self, *args, **kwargs):
+        builds.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(objective_module._DataState, "__init__", counting_init)
+    extra = {"verbose": -1} if cls is bsk.LGBMRegressor else {}
+    rounds = 40
+    model = cls(objective=boostobj.huber(20.0), n_estimators=rounds, n_jobs=1, **extra)
+    model.fit(X, y, eval_set=[(Xv, yv)])
+    # a state for y (init_score), for the framework's float32 copy of it, for the eval labels
+    assert len(builds) <= 4, f"{len(builds)} state builds in {rounds} rounds"
+    history = model.evals_result_
+    curve = next(iter(next(iter(history.values())).values()))
+    assert len(curve) == rounds and curve[-1] < curve[0]
+
+
+def test_copies_share_the_solved_start(monkeypatch):
+    """lgb.train and clone() deep-copy the objective: the copy reuses the start already solved."""
+    import copy
+
+    X, y = _data()
+    obj = boostobj.huber(20.0)
+    start = obj.init_score(y)
+    builds = []
+    init = objective_module._DataState.__init__
+    monkeypatch.setattr(objective_module._DataState, "__init__",
+                        lambda self, *a, **k: (builds.append(1), init(self, *a, **k))[1])
+    twin = copy.deepcopy(obj)
+    assert twin == obj and twin.metric.objective is twin
+    assert twin.init_score(y) == start and builds == []
+    # and LightGBM, which deep-copies its params, trains from it without a new state for y
+    ds = lgb.Dataset(X, y, init_score=obj.init_score_array(y), params=DATASET)
+    lgb.train(dict(LGB, objective=obj), ds, 2)
+    assert len(builds) == 1  # the float32 labels LightGBM stores: a new state, adopting the start

@@ -434,8 +434,8 @@ class Objective:
             k = sums[-1] / sums[:-1]
         if not np.all((k >= _ROUND_FACTOR_RANGE[0]) & (k <= _ROUND_FACTOR_RANGE[1])):
             return g, h  # degenerate margins or weights: keep the fixed normalisation (no overflow)
-        k = k.astype(np.float32 if h.dtype == xp.float32 else np.float64)
-        k = k[0] if h.ndim == 1 else xp.asarray(k)
+        # a Python float keeps h's dtype (NumPy and the Array API treat it as weak)
+        k = float(k[0]) if h.ndim == 1 else xp.asarray(k, dtype=h.dtype)
         g *= k
         h *= k
         return g, h

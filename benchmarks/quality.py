@@ -4,6 +4,10 @@ Run by hand (not in CI)::
 
     python benchmarks/quality.py            # full run: 5 seeds, 200 rounds (about 2.5 min on 2 cores)
     python benchmarks/quality.py --quick    # smoke run: 1 seed, 50 rounds, smaller data (prints only)
+    # issue 10: the quantile grid alone, into its own file per XGBoost generation
+    python benchmarks/quality.py --only quantile --alphas 0.01 0.05 0.5 0.95 0.99 --seeds 3 \
+        --out benchmarks/results/quality_quantile_xgb$(python -c "import xgboost; print(xgboost.__version__)").md
+    python benchmarks/quality.py --convergence   # test pinball vs rounds, figure + table
 
 Test loss at equal rounds and equal tree settings. Every model, ours and the
 compared ones, gets ``--rounds`` rounds (200), learning rate 0.1, trees of
@@ -20,7 +24,9 @@ calibrated ``predict_proba``).
 
 Rows (each compared with the models named):
 
-- quantile alpha in {0.05, 0.5, 0.95}: XGBoost ``reg:quantileerror``,
+- quantile alpha in {0.05, 0.5, 0.95} (``--alphas``: any grid, e.g. issue 10's
+  0.01 ... 0.99): XGBoost ``reg:quantileerror`` (named with the installed
+  version: 3.2 refits leaves, 3.4 uses smooth MM curvature),
   LightGBM ``quantile``, scikit-learn ``GradientBoostingRegressor`` and
   ``HistGradientBoostingRegressor`` (``loss="quantile"``); test pinball loss;
 - huber(delta): XGBoost ``reg:pseudohubererror`` (``huber_slope=delta``),
@@ -47,7 +53,10 @@ Bern(0.1) x 2, x ~ U(-10, 10) (``experiments/sinc.py``'s generator), 1000
 training rows and a fresh draw of 5000 test rows per seed, delta = 1;
 *friedman1*, ``make_friedman1`` (10 features, noise 0) plus Student-t(2)
 noise, 2000 / 5000 rows, delta = 1; *diabetes*, scikit-learn's bundled 442
-rows, random 70/30 splits, delta = 30 (labels 25-346). Binary: *digits 8 vs
+rows, random 70/30 splits, delta = 30 (labels 25-346); *heteroscedastic*
+(quantile rows only), scikit-learn's "Prediction Intervals for Gradient
+Boosting Regression" data, y = x sin x + lognormal noise whose sigma grows
+with x (right-skewed: the 0.05 level is the short tail), 1000 / 5000 rows. Binary: *digits 8 vs
 rest* (scikit-learn's bundled digits, about 10% positives, random stratified
 70/30 splits) and *logistic*, a synthetic problem with a known ground truth
 P(y=1|x) = sigmoid(-3 + 1.5 sin(2 x0) + x1 - 0.5 x2^2 + x3 x4), x ~ N(0, I_10)
@@ -99,6 +108,9 @@ from sinc import make_data as sinc_data  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 OURS = ("ours XGBoost", "ours LightGBM")
 ALPHAS = (0.05, 0.5, 0.95)
+ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # issue 10's grid
+XGB_QUANTILE = f"XGB {xgb.__version__} reg:quantileerror"
+QUANTILE_ONLY = ("heteroscedastic",)  # datasets with quantile rows only
 GAMMAS = (1.0, 2.0)
 CONTROL_GAMMA = 0.0  # focal with gamma 0 is the logistic / softmax loss: a control row, not a goal
 SCALES = (1.0, 1000.0)
@@ -118,6 +130,9 @@ class Config:
     n_logistic: int = 5000
     n_test: int = 5000
     n_test_logistic: int = 10000
+    n_hetero: int = 1000
+    alphas: tuple = ALPHAS
+    datasets: tuple | None = None  # None: all
     sections: tuple = ("quantile", "huber", "log_cosh", "exponential", "focal", "focal_multi")
 
 
@@ -186,6 +201,19 @@ def regression_splits(cfg: Config, seed: int) -> Iterator[tuple[str, Split]]:
     X, y = load_diabetes(return_X_y=True)
     Xa, Xt, ya, yt = train_test_split(X, y, test_size=0.3, random_state=seed)
     yield "diabetes", Split(Xa, ya, Xt, yt)
+
+    rng = np.random.default_rng([seed, 4])
+    X, y, f = heteroscedastic(cfg.n_hetero + cfg.n_test, rng)
+    n = cfg.n_hetero
+    yield "heteroscedastic", Split(X[:n], y[:n], X[n:], y[n:], f[n:])
+
+
+def heteroscedastic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's interval example: x ~ U(0, 10), y = x sin x + centred lognormal(sigma = 0.5 + x/10)."""
+    x = rng.uniform(0.0, 10.0, n)
+    sigma = 0.5 + x / 10.0
+    f = x * np.sin(x)
+    return x[:, None], f + rng.lognormal(sigma=sigma) - np.exp(sigma ** 2 / 2.0), f
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -267,10 +295,10 @@ def _fit_predict(model: Any, s: Split, proba: bool = False) -> np.ndarray:
 
 # ---- the sections -----------------------------------------------------------------------------
 def run_quantile(store: Store, cfg: Config, seed: int, name: str, s: Split, scale: float) -> None:
-    for a in ALPHAS:
+    for a in cfg.alphas:
         row = store.row("quantile", f"quantile α={a}", name, scale, "pinball")
         models = {**ours_regressors(lambda: boostobj.quantile(a), cfg, seed),
-                  "XGB reg:quantileerror": xgb.XGBRegressor(objective="reg:quantileerror",
+                  XGB_QUANTILE: xgb.XGBRegressor(objective="reg:quantileerror",
                                                             quantile_alpha=a, **xgb_kw(cfg, seed)),
                   "LGB quantile": lgb.LGBMRegressor(objective="quantile", alpha=a, **lgb_kw(cfg, seed)),
                   "sklearn GBR quantile": GradientBoostingRegressor(loss="quantile", alpha=a,
@@ -382,10 +410,12 @@ def run_seed(cfg: Config, seed: int) -> Store:
         store = Store()
         t0 = time.perf_counter()
         for name, split in regression_splits(cfg, seed):
+            if cfg.datasets is not None and name not in cfg.datasets:
+                continue
             for scale in SCALES:
                 s = split.scaled(scale)
                 for section, fn in REGRESSION_SECTIONS.items():
-                    if section in cfg.sections:
+                    if section in cfg.sections and (section == "quantile" or name not in QUANTILE_ONLY):
                         fn(store, cfg, seed, name, s, scale)
         if "exponential" in cfg.sections or "focal" in cfg.sections:
             for name, s in binary_splits(cfg, seed):
@@ -483,9 +513,9 @@ SECTION_TITLES = {
 
 NOTES = {
     "quantile": (
-        "Every compared model re-fits each leaf to the residual α-quantile after the tree is grown "
-        "(XGBoost 3.2's `reg:quantileerror` and LightGBM's `quantile` through their leaf refresh, "
-        "scikit-learn's GBR and HGBR through their leaf update). A custom objective can only hand over "
+        "LightGBM's `quantile`, scikit-learn's GBR and HGBR and XGBoost up to 3.3 re-fit each leaf to "
+        "the residual α-quantile after the tree is grown; XGBoost 3.4's `reg:quantileerror` does not "
+        "(smooth MM curvature, dmlc/xgboost#12373; the table names the installed version). A custom objective can only hand over "
         "gradient and curvature: boostobj's leaf value is one Newton step on the MM bound "
         "(curvature 1/(2 max(|r|, guard))). How far that step moves a leaf towards its quantile "
         "depends on the guard (see `boostobj.losses.Quantile`); on the 309 training rows of diabetes "
@@ -615,6 +645,94 @@ def report(cfg: Config, summary: dict[str, list[dict]], seconds: float, quick: b
     return "\n".join(parts) + "\n"
 
 
+# ---- convergence: test pinball vs rounds ------------------------------------------------------------
+CONVERGENCE_ALPHAS = (0.05, 0.5, 0.95)
+CONVERGENCE_ROUNDS = (10, 25, 50, 100, 200, 400)
+
+
+def _staged_pinball(cfg: Config, seed: int) -> dict:
+    """{(alpha, model): [test pinball after each of CONVERGENCE_ROUNDS]} for one seed."""
+    top = max(CONVERGENCE_ROUNDS)
+    c = Config(**{**cfg.__dict__, "rounds": top})
+    s = dict(regression_splits(c, seed))["heteroscedastic"]
+    out: dict = {}
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore", UserWarning)
+        for a in CONVERGENCE_ALPHAS:
+            ours = ours_regressors(lambda: boostobj.quantile(a), c, seed)
+            models = {**ours,
+                      XGB_QUANTILE: xgb.XGBRegressor(objective="reg:quantileerror", quantile_alpha=a,
+                                                     **xgb_kw(c, seed)),
+                      "LGB quantile": lgb.LGBMRegressor(objective="quantile", alpha=a, **lgb_kw(c, seed)),
+                      "sklearn HGBR quantile": HistGradientBoostingRegressor(loss="quantile", quantile=a,
+                                                                             **hgb_kw(c, seed))}
+            for label, model in models.items():
+                model.fit(s.X, s.y)
+                if label.startswith("sklearn"):
+                    staged = list(model.staged_predict(s.Xt))
+                    preds = [staged[k - 1] for k in CONVERGENCE_ROUNDS]
+                elif isinstance(model, xgb.XGBRegressor):
+                    preds = [model.predict(s.Xt, iteration_range=(0, k)) for k in CONVERGENCE_ROUNDS]
+                else:
+                    preds = [model.predict(s.Xt, num_iteration=k) for k in CONVERGENCE_ROUNDS]
+                out[(a, label)] = [pinball(s.yt, np.asarray(p, dtype=np.float64), a) for p in preds]
+    return out
+
+
+def convergence(cfg: Config, jobs: int) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0 = time.perf_counter()
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            runs = list(pool.map(_staged_pinball, [cfg] * cfg.seeds, range(cfg.seeds)))
+    else:
+        runs = [_staged_pinball(cfg, seed) for seed in range(cfg.seeds)]
+    mean = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]}
+    tag = f"xgb{xgb.__version__}"
+    fig, axes = plt.subplots(1, len(CONVERGENCE_ALPHAS), figsize=(13, 4))
+    lines = [f"# Quantile convergence: test pinball vs rounds ({tag})", "",
+             f"Generated by `python benchmarks/quality.py --convergence` in {{seconds:.0f}} s. {versions()}. "
+             f"Heteroscedastic data ({cfg.n_hetero} training rows, {cfg.n_test} test rows), label scale x1, "
+             f"learning rate {cfg.learning_rate}, depth {cfg.depth} (LightGBM num_leaves={cfg.leaves}), "
+             f"mean test pinball over {cfg.seeds} seeds; predictions of one {max(CONVERGENCE_ROUNDS)}-round "
+             "model truncated after k rounds. Ratio rows: ours / the best built-in at that round.", ""]
+    for ax, a in zip(axes, CONVERGENCE_ALPHAS):
+        keys = [k for k in mean if k[0] == a]
+        lines += [f"## α = {a}", "", "| model | " + " | ".join(str(k) for k in CONVERGENCE_ROUNDS) + " |",
+                  "|---|" + "---:|" * len(CONVERGENCE_ROUNDS)]
+        for key in keys:
+            label = key[1]
+            ax.plot(CONVERGENCE_ROUNDS, mean[key], marker="o", lw=2 if label in OURS else 1,
+                    ls="-" if label in OURS else "--", label=label)
+            lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in mean[key]) + " |")
+        best = np.min([mean[k] for k in keys if k[1] not in OURS], axis=0)
+        for o in OURS:
+            lines.append(f"| {o} / best built-in | " + " | ".join(
+                f"{v:.3f}" for v in mean[(a, o)] / best) + " |")
+        lines.append("")
+        ax.set(xscale="log", yscale="log", xlabel="rounds", title=f"α = {a}")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("test pinball loss")
+    axes[-1].legend(fontsize=7)
+    fig.suptitle(f"Quantile convergence on the heteroscedastic data ({tag}, {cfg.seeds} seeds)")
+    fig.tight_layout()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    png = RESULTS / f"quantile_convergence_{tag}.png"
+    fig.savefig(png, dpi=100)
+    text = "\n".join(lines).replace("{seconds:.0f}", f"{time.perf_counter() - t0:.0f}") + "\n"
+    md = RESULTS / f"quantile_convergence_{tag}.md"
+    md.write_text(text)
+    print(text)
+    print(f"wrote {png} and {md}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 50 rounds, smaller data")
@@ -623,6 +741,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2,
                     help="seeds run in this many processes, one thread per model (default 2)")
     ap.add_argument("--only", nargs="+", choices=Config().sections, help="run only these sections")
+    ap.add_argument("--alphas", nargs="+", type=float,
+                    help=f"quantile levels (default {' '.join(map(str, ALPHAS))}; issue 10's grid: "
+                         f"{' '.join(map(str, ALPHA_GRID))})")
+    ap.add_argument("--datasets", nargs="+", help="regression datasets to run (default: all)")
+    ap.add_argument("--convergence", action="store_true",
+                    help="only the convergence figure: test pinball vs rounds on the heteroscedastic "
+                         "data, alpha 0.05 / 0.5 / 0.95 (writes benchmarks/results/quantile_convergence_*)")
     ap.add_argument("--out", type=Path,
                     help="Markdown file to write (default benchmarks/results/quality.md; "
                          "with --quick nothing is written unless --out is given)")
@@ -634,6 +759,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg.rounds = args.rounds
     if args.only:
         cfg.sections = tuple(args.only)
+    if args.alphas:
+        cfg.alphas = tuple(args.alphas)
+    if args.datasets:
+        cfg.datasets = tuple(args.datasets)
+    if args.convergence:
+        return convergence(cfg, args.jobs)
     t0 = time.perf_counter()
     store = run_all(cfg, args.jobs)
     text = report(cfg, summarize(store), time.perf_counter() - t0, args.quick)

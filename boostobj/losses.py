@@ -135,6 +135,13 @@ class Loss:
         on ``(residual, 0)``. "float32": the kernel is well conditioned in the
         margin, so it runs on the float32-rounded margin (what XGBoost hands
         every objective). float32 transcendentals are several times faster.
+    normalize_per_round : bool
+        True where the curvature per row drifts as the fit improves (MM
+        curvature that grows as residuals shrink). The framework paths then
+        also rescale grad and hess, every round and per output, by one
+        factor so that the weighted mean curvature per row is exactly 1:
+        the Newton step is unchanged, and ``lambda`` / ``min_child_weight``
+        mean about one row's curvature, as for squared error, at every round.
     """
 
     name = "loss"
@@ -142,6 +149,7 @@ class Loss:
     link: Any = IdentityLink()
     normalize_curvature = True
     float64_margin = "exact"
+    normalize_per_round = False
 
     # ---- labels -----------------------------------------------------------
     def n_outputs(self, y: np.ndarray | None = None) -> int:
@@ -418,6 +426,12 @@ class Quantile(Loss):
     in ``benchmarks/results/quality.md``; other guards have no committed
     result.
 
+    Rows near the fit get up to :math:`1/(2\epsilon)`, 20 times the curvature
+    at a typical start residual for alpha 0.05 or 0.95, and the mean grows as
+    the fit improves (measured, 200 diabetes rows, alpha 0.05: 3.0 per row at
+    the start, 10.4 after 200 rounds), so the framework paths rescale it to
+    a mean of 1 per row every round (``normalize_per_round``).
+
     A list of increasing alphas gives K outputs trained in one booster; the
     loss of a row is the sum of its K pinball losses, and predictions are
     sorted along each row so quantiles never cross. The optimal constant is
@@ -426,6 +440,7 @@ class Quantile(Loss):
 
     name = "quantile"
     float64_margin = "residual"
+    normalize_per_round = True
 
     def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float = 0.5):
         self.alpha, self._alphas, self.multi = _check_levels(alpha)

@@ -211,6 +211,10 @@ class _DataState:
         _, h = self.loss.grad_curvature(np, t, m, self.scale)
         return np.reshape(1.0 / h, np.shape(self.init))
 
+    def weight_total(self) -> float:
+        """Sum of the sample weights (the row count when unweighted)."""
+        return float(self.y.shape[0] if self.w is None else np.sum(self.w))
+
     def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
         """This thread's gradient and hessian output arrays, reused from round to round."""
         key = (shape, np.dtype(dtype))
@@ -560,8 +564,37 @@ class Objective:
                 self._gpu = gradient_namespace(self.device)
             if self._gpu is not None:
                 with self._gpu.cuda.Device(cuda_ordinal(self.device)):
-                    return self._boosting_grad_hess(state, self._gpu.asarray(margin), normalized=True)
-        return self._boosting_grad_hess(state, margin, normalized=True)
+                    g, h = self._boosting_grad_hess(state, self._gpu.asarray(margin), normalized=True)
+                    return self._per_round(state, g, h, host_only)
+        g, h = self._boosting_grad_hess(state, margin, normalized=True)
+        return self._per_round(state, g, h, host_only)
+
+    def _per_round(self, state: _DataState, g: Array, h: Array, lightgbm: bool) -> tuple[Array, Array]:
+        """Scale g and h (in place) so the weighted mean curvature per row is 1, per output.
+
+        Only for losses with ``normalize_per_round``. The Newton step is
+        unchanged. Distributed: under ``xgboost.dask`` the two sums are
+        reduced across workers (``xgboost.collective``); LightGBM's workers
+        cannot share them from Python, so a pinned objective (``with_start``,
+        as ``boostobj.dask`` builds) keeps the fixed normalisation there.
+        """
+        if not self.base_loss.normalize_per_round or (lightgbm and self._start is not None):
+            return g, h
+        xp = namespace(h)
+        sums = xp.sum(h, axis=0) if h.ndim == 2 else xp.sum(h)
+        sums = np.array([*np.atleast_1d(np.asarray(sums.get() if hasattr(sums, "get") else sums,
+                                                   dtype=np.float64)), state.weight_total()])
+        if self._start is not None:
+            sums = _allreduce_if_distributed(sums)
+        with np.errstate(divide="ignore", over="ignore"):
+            k = sums[-1] / sums[:-1]
+        if not np.all((k >= _ROUND_FACTOR_RANGE[0]) & (k <= _ROUND_FACTOR_RANGE[1])):
+            return g, h  # degenerate margins or weights: keep the fixed normalisation (no overflow)
+        # a Python float keeps h's dtype (NumPy and the Array API treat it as weak)
+        k = float(k[0]) if h.ndim == 1 else xp.asarray(k, dtype=h.dtype)
+        g *= k
+        h *= k
+        return g, h
 
     def _boosting_grad_hess(self, state: _DataState, margin: Any, normalized: bool):
         xp = namespace(margin)
@@ -763,6 +796,22 @@ UNBALANCE_KEYS = ("is_unbalance", "unbalance", "unbalanced_sets")
 def _truthy(v: Any) -> bool:
     """A LightGBM boolean parameter that is on (True, 1 or "true")."""
     return v is True or (not isinstance(v, str) and v == 1) or str(v).strip().lower() == "true"
+
+
+# Per-round factors outside this range (margins 1e6 label scales off, weights
+# spanning many decades) could overflow float32 or underflow a curvature to 0.
+_ROUND_FACTOR_RANGE = (1e-6, 1e6)
+
+
+def _allreduce_if_distributed(sums: np.ndarray) -> np.ndarray:
+    """Sum over the workers inside ``xgboost.dask`` training; the local sums elsewhere."""
+    try:
+        from xgboost import collective
+    except ImportError:  # pragma: no cover - xgboost is a dependency
+        return sums
+    if not collective.is_distributed():
+        return sums
+    return np.asarray(collective.allreduce(sums, collective.Op.SUM), dtype=np.float64)
 
 
 def _n_outputs(margin: Any) -> int:

@@ -338,8 +338,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--frameworks", nargs="+", default=["xgboost", "lightgbm"])
-    parser.add_argument("--losses", nargs="+", default=list(LOSSES))
+    parser.add_argument("--frameworks", nargs="*", default=["xgboost", "lightgbm"])
+    parser.add_argument("--losses", nargs="*", default=list(LOSSES))
     parser.add_argument("--eval-set", type=int, default=0, metavar="ROWS",
                         help="also time drop-ins with/without an eval set on ROWS rows")
     parser.add_argument("--out", default="speed", help="results/<out>.md and .json")

@@ -89,8 +89,9 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
 _BLOCK_ROWS = 131072
 # Threads for the blocks. One by default: inside training the framework's
 # OpenMP threads still hold the cores, and on a loaded 2-core machine a pool
-# of 2 made one call 3-6x slower (huber, 200k rows: 0.53 ms on one thread,
-# 3.3 ms on two; benchmarks/results/speed.md). BOOSTOBJ_THREADS=N opts in.
+# of 2 made one call 3-6x slower (huber, 200k float32 rows, process CPU time:
+# 0.53 ms on one thread, 3.3 ms on two; a microbenchmark run while working on
+# issue 13, not a committed result). BOOSTOBJ_THREADS=N opts in.
 _POOL_THREADS = max(1, int(os.environ.get("BOOSTOBJ_THREADS", "1")))
 _POOL: ThreadPoolExecutor | None = None
 

@@ -137,6 +137,7 @@ def focal(gamma: float = 2.0, alpha: float | Sequence[float] | None = None) -> O
     return Objective(Focal(gamma, alpha), "focal")
 
 
+@register
 def expectile(alpha: float | Sequence[float] = 0.5) -> Objective:
     """Expectile loss |alpha - [r < 0]| r^2 (Newey & Powell 1987) at level
     ``alpha`` in (0, 1) (0.5 is squared error), or a strictly increasing
@@ -150,6 +151,7 @@ def expectile(alpha: float | Sequence[float] = 0.5) -> Objective:
     return Objective(Expectile(alpha), "expectile")
 
 
+@register
 def hinge(eps: float = 0.5) -> Objective:
     """Hinge loss max(0, 1 - s m), labels {0, 1}, with the MM curvature
     1/(2 max(|1 - s m|, eps)). No probabilities: ``predict`` gives the class;
@@ -164,6 +166,7 @@ def hinge(eps: float = 0.5) -> Objective:
     return Objective(Hinge(eps), "hinge")
 
 
+@register
 def modified_huber() -> Objective:
     """Modified Huber loss (scikit-learn's ``SGDClassifier(loss="modified_huber")``),
     labels {0, 1}; P(y=1) = (clip(margin, -1, 1) + 1) / 2.

@@ -61,6 +61,12 @@ def _as_float_1d(name: str, a: Any) -> np.ndarray:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one value per row), got shape {arr.shape}")
+    if arr.dtype.kind == "O":  # numbers in an object array, as scikit-learn accepts them
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be real numbers, got objects that are not "
+                             "(Unknown label type)") from None
     if arr.dtype.kind not in "biuf":  # complex would silently lose its imaginary part
         raise ValueError(f"{name} must be real numbers, got dtype {arr.dtype}")
     return arr.astype(np.float64, copy=False)

@@ -24,6 +24,9 @@ def _reference(obj, y, m64, w):
     g, h = obj.base_loss.grad_curvature(np, t, m, state.scale)
     if wf is not None:
         g, h = g * wf, h * wf
+    if obj.base_loss.normalize_per_round:  # the framework call's per-round factor: mean h of 1 per row
+        k = (len(y) if w is None else np.sum(w)) / np.sum(h, axis=0)
+        g, h = g * k, h * k
     return g.reshape(m64.shape), h.reshape(m64.shape)
 
 

@@ -72,3 +72,19 @@ def versions() -> dict[str, str]:
 
     return {"boostobj": boostobj.__version__, "xgboost": xgboost.__version__,
             "lightgbm": lightgbm.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}
+
+
+def add_run_arguments(p: argparse.ArgumentParser, seeds: int, out: Path) -> None:
+    """The options every experiment takes: --backend, --device, --seeds, --out, --quiet."""
+    p.add_argument("--backend", choices=("xgboost", "lightgbm", "both"), default="both",
+                   help="framework(s) to run (default: %(default)s)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="training device; cuda falls back to the CPU with one warning when no GPU is "
+                        "usable, and the tables record the device used (default: %(default)s)")
+    p.add_argument("--seeds", type=positive_int, default=seeds,
+                   help="number of seeds 0..N-1; tables give mean ± sd over them (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=out,
+                   help="output folder for figures and tables (default: %(default)s/)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no table echo; the checks and the elapsed time are still "
+                        "printed (default: off)")

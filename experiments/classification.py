@@ -56,7 +56,7 @@ from boostobj.objective import Objective  # noqa: E402
 from boostobj.sklearn import LGBMClassifier, XGBClassifier  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
-from _shared import device_params, device_used, float_in, positive_int, save_figure, versions  # noqa: E402
+from _shared import add_run_arguments, device_params, device_used, float_in, positive_int, save_figure, versions  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 FOCAL_GAMMAS = (0.5, 1.0, 2.0, 5.0)
@@ -690,18 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"logistic AP at the rarest rate, and gamma 2 / alpha 0.25 the best focal at every rate; D gradient\n"
             f"ratio < {VANISH_RATIO} at p_true = 0.01, cross-entropy lower log loss and accuracy >=; E exponential\n"
             f"ECE <= logistic ECE + {ECE_MARGIN}."))
-    p.add_argument("--backend", choices=("xgboost", "lightgbm", "both"), default="both",
-                   help="framework(s) to run (default: %(default)s)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                   help="training device; cuda falls back to the CPU with one warning when no GPU is "
-                        "usable, and the tables record the device used (default: %(default)s)")
-    p.add_argument("--seeds", type=positive_int, default=d.seeds,
-                   help="number of seeds 0..N-1; tables give mean ± sd over them (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("results/classification"),
-                   help="output folder for the figure and tables (default: %(default)s/)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bar and no table echo; the checks and the elapsed time are still "
-                        "printed (default: off)")
+    add_run_arguments(p, seeds=d.seeds, out=Path("results/classification"))
     g = p.add_argument_group("data (all defaults are [assumption]s)")
     g.add_argument("--n-train", type=positive_int, default=d.n_train,
                    help="training rows for B, D and E (default: %(default)s) [assumption]")

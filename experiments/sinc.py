@@ -52,7 +52,7 @@ from boostobj.sklearn import LGBMRegressor, XGBRegressor  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
 from _shared import device_params, device_used, save_figure as _save, versions as _versions  # noqa: E402
-from _shared import float_in as _float_in  # noqa: E402
+from _shared import add_run_arguments, float_in as _float_in  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 HUBER_DELTAS = (4.0, 2.0, 1.0)       # the paper's panel G
@@ -819,18 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
             "they fit sin(x)/x to an RMSE of about 0.05, and the whole default run, sweep included, stays\n"
             "under 60 s on 2 cores.\n"
             "Each fit uses one thread (n_jobs=1): on 1000 rows x 1 feature threads cost more than they save."))
-    p.add_argument("--backend", choices=("xgboost", "lightgbm", "both"), default="both",
-                   help="framework(s) to run (default: %(default)s)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                   help="training device; cuda falls back to the CPU with one warning when no GPU is "
-                        "usable, and the tables record the device used (default: %(default)s)")
-    p.add_argument("--seeds", type=_positive_int, default=d.seeds,
-                   help="number of seeds 0..N-1; tables give mean ± sd over them (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("results/sinc"),
-                   help="output folder for figures and tables (default: %(default)s/)")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bar and no table echo; the checks and the elapsed time are still "
-                        "printed (default: off)")
+    add_run_arguments(p, seeds=d.seeds, out=Path("results/sinc"))
     g = p.add_argument_group("data (the defaults but --amplitude's are [assumption]s: the paper does not state them)")
     g.add_argument("--n-train", type=_positive_int, default=d.n_train,
                    help="training rows per seed (default: %(default)s) [assumption]")

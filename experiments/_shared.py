@@ -88,3 +88,10 @@ def add_run_arguments(p: argparse.ArgumentParser, seeds: int, out: Path) -> None
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no table echo; the checks and the elapsed time are still "
                         "printed (default: off)")
+
+
+def print_checks(devices: dict, checks: list) -> None:
+    """The devices really used, then one line per PASS / FAIL check."""
+    print("devices used: " + ", ".join(f"{b}={d}" for b, d in devices.items()))
+    for c in checks:
+        print(c.line())

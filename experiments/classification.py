@@ -56,7 +56,7 @@ from boostobj.objective import Objective  # noqa: E402
 from boostobj.sklearn import LGBMClassifier, XGBClassifier  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
-from _shared import add_run_arguments, device_params, device_used, float_in, positive_int, save_figure, versions  # noqa: E402
+from _shared import add_run_arguments, print_checks, device_params, device_used, float_in, positive_int, save_figure, versions  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 FOCAL_GAMMAS = (0.5, 1.0, 2.0, 5.0)
@@ -756,9 +756,7 @@ def run(cfg: Config, out: Path, quiet: bool = False,
     if not quiet:
         print(markdown_tables(summary))
         print("wrote " + ", ".join(str(p) for p in figs + files))
-    print("devices used: " + ", ".join(f"{b}={d}" for b, d in res.devices.items()))
-    for c in checks:
-        print(c.line())
+    print_checks(res.devices, checks)
     print(f"elapsed: {elapsed:.1f} s{' including imports' if t_start is not None else ''} "
           f"({len(cfg.backends)} backend(s) x {cfg.seeds} seed(s))")
     return res, summary, checks

@@ -52,7 +52,7 @@ from boostobj.sklearn import LGBMRegressor, XGBRegressor  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
 from _shared import device_params, device_used, save_figure as _save, versions as _versions  # noqa: E402
-from _shared import add_run_arguments, float_in as _float_in  # noqa: E402
+from _shared import add_run_arguments, print_checks, float_in as _float_in  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 HUBER_DELTAS = (4.0, 2.0, 1.0)       # the paper's panel G
@@ -915,9 +915,7 @@ def run(cfg: Config, out: Path, quiet: bool = False,
     if not quiet:
         print(markdown_table(summary))
         print("wrote " + ", ".join(str(p) for p in figs + files))
-    print("devices used: " + ", ".join(f"{b}={d}" for b, d in res.devices.items()))
-    for c in checks:
-        print(c.line())
+    print_checks(res.devices, checks)
     sweep = f", sweep: {len(SWEEP_AMPLITUDES)} impulse sizes x {cfg.sweep_seeds} seed(s)" if res.sweep else ""
     print(f"elapsed: {elapsed:.1f} s wall, {cpu:.1f} s CPU{' including imports' if t_start is not None else ''} "
           f"({len(cfg.backends)} backend(s) x {len(cfg.scenarios())} scenarios x {cfg.seeds} seed(s){sweep})")

@@ -55,6 +55,7 @@ Array = Any
 # Floor on every curvature, as XGBoost's own logistic loss does (kRtEps):
 # keeps hessians strictly positive where the exact value underflows.
 CURVATURE_FLOOR = 1e-16
+_F32_MAX = np.float32(np.finfo(np.float32).max)
 
 
 def _floor(xp: Any, h: Array) -> Array:
@@ -135,6 +136,14 @@ class Loss:
         on ``(residual, 0)``. "float32": the kernel is well conditioned in the
         margin, so it runs on the float32-rounded margin (what XGBoost hands
         every objective). float32 transcendentals are several times faster.
+    numpy_kernel : method
+        The CPU hot path: ``numpy_kernel(t, m, scale, g, h, scratch)`` writes
+        one block's (gradient, curvature) into the float32 arrays ``g`` and
+        ``h``. The default evaluates ``grad_curvature`` (the reference) and
+        copies; losses override it with in-place NumPy (``out=`` into
+        ``scratch``, float32 work arrays of the block's length) where that is
+        cheaper, and ``tests/test_fast_path.py`` holds every loss to the
+        reference within float32 rounding.
     normalize_per_round : bool
         True where the curvature per row drifts as the fit improves (MM
         curvature that grows as residuals shrink). The framework paths then
@@ -181,6 +190,25 @@ class Loss:
     def grad_curvature(self, xp: Any, t: Array, m: Array, scale: Any) -> tuple[Array, Array]:
         """Unweighted (gradient, curvature) with respect to the margin."""
         raise NotImplementedError
+
+    def numpy_kernel(self, t: np.ndarray, m: np.ndarray, scale: Any, g: np.ndarray, h: np.ndarray,
+                     scratch: list[np.ndarray]) -> None:
+        """Write (gradient, curvature) of one block into the float32 ``g`` and ``h``.
+
+        ``t`` is float32, or float64 with a float64 ``m`` for "residual"
+        losses (the residual is formed in float64, then rounded); ``m`` is
+        the framework's margin block (float32, or LightGBM's float64). The
+        default runs the reference kernel: in float32 on ``(t - m, 0)`` for
+        "residual", on the rounded margin for "float32".
+        """
+        if self.float64_margin == "residual" and m.dtype != np.float32:
+            gg, hh = self.grad_curvature(np, (t - m).astype(np.float32), np.float32(0.0), scale)
+        elif self.float64_margin == "float32":
+            gg, hh = self.grad_curvature(np, t, m.astype(np.float32, copy=False), scale)
+        else:
+            gg, hh = self.grad_curvature(np, t, m, scale)
+        np.copyto(g, gg, casting="same_kind")
+        np.copyto(h, hh, casting="same_kind")
 
     def fit_intercept_only(self, y: np.ndarray, w: np.ndarray | None, n_outputs: int) -> np.ndarray:
         """Loss-optimal constant margin (float64; shape () or (K,))."""
@@ -366,6 +394,18 @@ class LogCosh(Loss):
             h = xp.minimum(h, math.tanh(guard) / guard)
         return -th, _floor(xp, h)
 
+    def numpy_kernel(self, t, m, scale, g, h, scratch):
+        # u = m - t = -r: tanh(u) is the gradient and tanh(u)/u the weight, in 5 passes
+        u = scratch[0]
+        np.subtract(m, t, out=u, casting="same_kind")
+        np.tanh(u, out=g)
+        with np.errstate(invalid="ignore"):
+            np.divide(g, u, out=h)  # 0/0 = NaN where r == 0 ...
+        guard = self.eps * float(np.max(scale))
+        cap = math.tanh(guard) / guard if guard > 0 else 1.0
+        np.fmin(h, np.float32(cap), out=h)  # ... which fmin replaces by the cap, as the reference
+        np.clip(h, np.float32(CURVATURE_FLOOR), np.float32(cap), out=h)
+
 
 class Huber(Loss):
     r"""Huber loss with threshold ``delta`` (Huber 1964, Ann. Math. Statist.).
@@ -402,6 +442,15 @@ class Huber(Loss):
         g = -xp.clip(r, -d, d)
         h = d / xp.maximum(xp.abs(r), d)  # 1 inside delta, delta/|r| outside
         return g, _floor(xp, h)
+
+    def numpy_kernel(self, t, m, scale, g, h, scratch):
+        u, d = scratch[0], np.float32(self.delta)
+        np.subtract(m, t, out=u, casting="same_kind")  # -r: clip(-r) = -clip(r)
+        np.clip(u, -d, d, out=g)
+        np.abs(u, out=h)
+        # |r| clipped to [delta, delta / floor]: the curvature is >= the floor by construction
+        np.clip(h, d, np.float32(min(self.delta / CURVATURE_FLOOR, float(np.finfo(np.float32).max))), out=h)
+        np.divide(d, h, out=h)
 
 
 class Quantile(Loss):
@@ -479,6 +528,20 @@ class Quantile(Loss):
         eps = xp.maximum(guard * xp.asarray(scale, dtype=m.dtype), floor)
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
+
+    def numpy_kernel(self, t, m, scale, g, h, scratch):
+        if self.multi:  # (n, K) blocks: the reference kernel
+            return super().numpy_kernel(t, m, scale, g, h, scratch)
+        r, below = scratch[0], scratch[1].view(np.bool_)[: len(g)]
+        np.subtract(t, m, out=r, casting="same_kind")
+        np.less_equal(r, 0, out=below)
+        np.subtract(below, np.float32(self.alpha), out=g)
+        # the reference's float32 arithmetic: guard x scale rounded as there
+        tiny = np.float32(np.sqrt(np.finfo(np.float32).smallest_normal))
+        eps = max(np.float32(self._guards[0]) * np.float32(scale), tiny)
+        np.abs(r, out=h)
+        np.clip(h, eps, np.float32(0.5 / CURVATURE_FLOOR), out=h)  # floor by construction
+        np.divide(np.float32(0.5), h, out=h)
 
     def fit_intercept_only(self, y, w, n_outputs):
         q = np.asarray(weighted_quantile(y, w, self._alphas if self.multi else self.alpha), dtype=np.float64)
@@ -648,6 +711,17 @@ class Exponential(_BinaryLoss):
         e = xp.exp(xp.minimum(-0.5 * t * m, _EXP_CLIP))
         return -0.5 * t * e, _floor(xp, 0.25 * e)
 
+    def numpy_kernel(self, t, m, scale, g, h, scratch):
+        u, z = scratch[0], scratch[1]
+        np.multiply(t, np.float32(-0.5), out=u)  # -s/2, exact
+        np.multiply(u, m, out=z, casting="same_kind")  # the rounded margin times -s/2, exact
+        # clip with two bounds: NumPy vectorises it, not minimum with a scalar
+        np.clip(z, -_F32_MAX, np.float32(_EXP_CLIP), out=z)
+        np.exp(z, out=h)
+        np.multiply(u, h, out=g)
+        np.multiply(h, np.float32(0.25), out=h)
+        np.clip(h, np.float32(CURVATURE_FLOOR), _F32_MAX, out=h)
+
 
 class Focal(_BinaryLoss):
     r"""Focal loss (Lin, Goyal, Girshick, He & Dollar 2017, "Focal Loss for
@@ -804,6 +878,70 @@ class Focal(_BinaryLoss):
         # aq p_t q: the larger of the two is aq p_t times the larger bracket
         bracket = xp.maximum(q * (1.0 + 2.0 * gam) + gam * big_l * (gam * p_t - q), q)
         return g, _floor(xp, aq * p_t * bracket)
+
+    def numpy_kernel(self, t, m, scale, g, h, scratch):
+        if m.ndim == 2:  # softmax blocks: the reference kernel
+            return super().numpy_kernel(t, m, scale, g, h, scratch)
+        # the reference's exact forms in place (a 0/1 mask picks 1 or e exactly,
+        # as there; masked copies and where are 10x slower than arithmetic)
+        z, e, big_l, pos, neg, d = scratch[:6]
+        gam, f32 = self.gamma, np.float32
+        np.multiply(t, m, out=z, casting="same_kind")  # s = +-1: the rounded margin, sign-flipped
+        np.abs(z, out=e)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = exp(-|z|)
+        np.log1p(e, out=big_l)
+        np.clip(z, -_F32_MAX, f32(0.0), out=pos)
+        np.subtract(big_l, pos, out=big_l)  # L = max(-z, 0) + log1p(e) = -log p_t
+        np.greater_equal(z, f32(0.0), out=pos, casting="unsafe")  # 1.0 where z >= 0
+        np.subtract(f32(1.0), pos, out=neg)
+        np.add(e, f32(1.0), out=d)
+        np.divide(f32(1.0), d, out=d)
+        np.multiply(neg, e, out=h)
+        np.add(h, pos, out=h)
+        np.multiply(h, d, out=h)  # p_t = (pos + neg e) d
+        np.multiply(pos, e, out=g)
+        np.add(neg, g, out=neg)
+        np.multiply(neg, d, out=neg)  # q = (neg + pos e) d
+        p_t, q, aq, tmp = e, neg, d, pos
+        np.copyto(p_t, h)
+        # aq = alpha_t q^gamma; every product below in the reference's order,
+        # so the result is bit-identical to it (tests/test_array_api.py)
+        if gam == 0:
+            aq.fill(1.0)
+        elif gam == 2:
+            np.multiply(q, q, out=aq)
+        elif gam == int(gam) and gam <= 4:
+            np.power(q, f32(gam), out=aq)
+        else:
+            np.add(big_l, z, out=aq)
+            np.multiply(aq, f32(-gam), out=aq)
+            np.exp(aq, out=aq)  # q^gamma = exp(-gamma softplus(z)), softplus(z) = L + z
+        if self.alpha is not None:
+            np.multiply(t, f32(self.alpha - 0.5), out=tmp)
+            np.add(tmp, f32(0.5), out=tmp)
+            np.multiply(tmp, aq, out=aq)
+        # g = -s aq (gamma p_t L + q); s aq is exact (s = +-1)
+        np.multiply(p_t, f32(gam), out=g)
+        np.multiply(g, big_l, out=g)
+        np.add(g, q, out=g)
+        np.multiply(g, aq, out=g)
+        np.multiply(g, t, out=g)
+        np.negative(g, out=g)
+        # h = (aq p_t) max(q (1 + 2 gamma) + (gamma L) (gamma p_t - q), q)
+        if gam == 0:
+            np.copyto(h, q)
+        else:
+            np.multiply(p_t, f32(gam), out=h)
+            np.subtract(h, q, out=h)
+            np.multiply(big_l, f32(gam), out=tmp)
+            np.multiply(tmp, h, out=h)
+            np.multiply(q, f32(1.0 + 2.0 * gam), out=tmp)
+            np.add(tmp, h, out=h)
+            np.maximum(h, q, out=h)
+        np.multiply(aq, p_t, out=tmp)
+        np.multiply(tmp, h, out=h)
+        np.clip(h, f32(CURVATURE_FLOOR), _F32_MAX, out=h)
 
     # ---- multi-class kernels ----------------------------------------------
     def _class_alpha(self, xp, onehot, m):

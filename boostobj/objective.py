@@ -90,9 +90,13 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
     return w
 
 
-# Rows per block in the NumPy hot path. Huber on 1M float32 rows, one thread:
-# 4K blocks 4.2 ms, 16K 2.7 ms, 64K 1.85 ms, 128K 1.8 ms, whole arrays 8.5 ms.
-_BLOCK_ROWS = 131072
+# Rows per block in the NumPy hot path. With the in-place kernels the size
+# hardly matters (200k rows, caches evicted before each call, huber / focal /
+# exponential / log_cosh ms per call: 16K 0.76/1.62/0.76/0.88, 32K
+# 0.66/1.52/0.70/0.78, 64K 0.62/1.69/0.77/0.73, 128K 0.64/1.64/0.68/0.74);
+# the reference kernels' temporaries (losses without an in-place kernel)
+# need blocks of at least 64K rows (4K blocks were 2.3x slower than 128K).
+_BLOCK_ROWS = 65536
 # Threads for the blocks. One by default: inside training the framework's
 # OpenMP threads still hold the cores, and on a loaded 2-core machine a pool
 # of 2 made one call 3-6x slower (huber, 200k float32 rows, process CPU time:
@@ -123,6 +127,18 @@ _raise_malloc_threshold()
 
 
 _POOL_LOCK = threading.Lock()
+
+# Work arrays of the in-place kernels: per thread, one block long, reused.
+_SCRATCH_ARRAYS = 7  # six for the kernel, one for a cast margin
+_scratch_local = threading.local()
+
+
+def _scratch(step: int, rows: int) -> list[np.ndarray]:
+    """This thread's float32 work arrays for a block of ``rows`` (<= ``step``) rows."""
+    arrays = getattr(_scratch_local, "arrays", None)
+    if arrays is None or arrays[0].shape[0] < step:
+        arrays = _scratch_local.arrays = [np.empty(step, np.float32) for _ in range(_SCRATCH_ARRAYS)]
+    return [a[:rows] for a in arrays]
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -623,50 +639,60 @@ class Objective:
                          reuse: bool) -> tuple[np.ndarray, np.ndarray]:
         """The kernel over row blocks that fit in cache, written into the outputs.
 
-        Whole-array NumPy temporaries of a few MB each are page-faulted in
-        afresh on every call (glibc returns freed large blocks to the OS);
-        with them the kernels cost 4-6x their arithmetic. Blocks of
-        ``_BLOCK_ROWS`` keep every temporary small enough to be recycled. For the
-        frameworks (``reuse``) the float32 outputs, the dtype both frameworks
-        train on, are reused across rounds (one pair per thread): they copy
-        gradients in at once. There, float64 margins (LightGBM's) are computed
-        in float32 where the loss allows it (``Loss.float64_margin``).
+        Where the result is float32 (the frameworks' dtype: ``reuse``, or a
+        float32 margin) each block goes through ``Loss.numpy_kernel``: in
+        place, into per-thread float32 work arrays of one block, so one call
+        allocates nothing and every pass stays in the core's cache (whole
+        arrays of a few MB were page-faulted in afresh on every call and
+        evicted the framework's data). Float64 margins (LightGBM's) are used
+        as ``Loss.float64_margin`` allows. For the frameworks the float32
+        outputs are reused across rounds (one pair per thread): they copy
+        gradients in at once. Float64 results (``grad_hess`` on float64
+        margins) run the reference kernel per block.
         """
         n = m.shape[0]
         dtype = np.float32 if reuse else m.dtype
-        mode = self.base_loss.float64_margin if reuse and m.dtype == np.float64 else "exact"
+        loss = self.base_loss
+        mode = loss.float64_margin if m.dtype == np.float64 else "exact"
         if mode != "exact" and state.tiny_scale:
             mode = "exact"  # float32 guards (sqrt of its tiny) would bend curvatures this small
-        compute = m.dtype if mode == "exact" else np.float32
-        t, w = state.encoded(np, compute, reuse)
-        if mode == "residual":  # the residual exactly, in the margin's precision
+        fast = dtype == np.float32 and (m.dtype == np.float32 or mode != "exact")
+        t, w = state.encoded(np, np.float32 if fast else m.dtype, reuse)
+        if fast and mode == "residual":  # the residual exactly, in the margin's precision
             t, _ = state.encoded(np, m.dtype, reuse)
         if reuse:
             g_out, h_out = state.buffers(m.shape, dtype)
         else:
             g_out, h_out = np.empty(m.shape, dtype), np.empty(m.shape, dtype)
-        kernel, scale = self.base_loss.grad_curvature, state.scale
+        kernel, scale = loss.grad_curvature, state.scale
         per_row = w is not None and state.w is not None  # else a broadcast factor (or nothing)
         floor = np.finfo(np.float32).smallest_normal if dtype != m.dtype else None
-        zero = np.zeros((), np.float32)
+        step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
 
         def block(rows: slice) -> None:
-            if mode == "residual":
-                g, h = kernel(np, (t[rows] - m[rows]).astype(np.float32), zero, scale)
-            elif mode == "float32":
-                g, h = kernel(np, t[rows], m[rows].astype(np.float32), scale)
+            g, h = g_out[rows], h_out[rows]
+            if fast:
+                work = _scratch(step, g.shape[0])
+                mr = m[rows]
+                if mode == "float32" and m.ndim == 1:  # cast once: mixed-dtype loops are 2x slower
+                    mr = work.pop()
+                    np.copyto(mr, m[rows], casting="same_kind")
+                loss.numpy_kernel(t[rows], mr, scale, g, h, work)
+                if w is not None:
+                    wr = w[rows] if per_row else w
+                    np.multiply(g, wr, out=g)
+                    np.multiply(h, wr, out=h)
             else:
-                g, h = kernel(np, t[rows], m[rows], scale)
-            if w is None:
-                g_out[rows], h_out[rows] = g, h
-            else:
-                wr = w[rows] if per_row else w
-                np.multiply(g, wr, out=g_out[rows], casting="same_kind")
-                np.multiply(h, wr, out=h_out[rows], casting="same_kind")
-            if floor is not None:  # a float64 curvature can underflow in the float32 output
-                np.maximum(h_out[rows], floor, out=h_out[rows])
+                gg, hh = kernel(np, t[rows], m[rows], scale)
+                if w is None:
+                    g[...], h[...] = gg, hh
+                else:
+                    wr = w[rows] if per_row else w
+                    np.multiply(gg, wr, out=g, casting="same_kind")
+                    np.multiply(hh, wr, out=h, casting="same_kind")
+            if floor is not None:  # a curvature can underflow in the float32 output
+                np.maximum(h, floor, out=h)
 
-        step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
         blocks = [slice(start, start + step) for start in range(0, n, step)]
         if len(blocks) > 1 and _POOL_THREADS > 1:
             # NumPy ufuncs release the GIL, so blocks can run on several cores

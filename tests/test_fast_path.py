@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import boostobj
 import boostobj.objective as objective_module
 from cases import ALL_CASES, labels_for, margin_shape
 
@@ -57,3 +58,54 @@ def test_fast_path_matches_reference(make, kind, margin_dtype, weighted, monkeyp
     g2, h2 = obj(y, m, w)
     np.testing.assert_array_equal(g2, g)
     np.testing.assert_array_equal(h2, h)
+
+
+# Parameters the shared cases do not reach: each in-place kernel branch (integer
+# gamma powers, gamma 1, eps 0, tiny and huge delta, extreme alphas).
+KERNEL_CASES = {
+    "log_cosh(eps=1e-9)": (lambda: boostobj.log_cosh(eps=1e-9), "regression"),
+    "log_cosh(eps=3)": (lambda: boostobj.log_cosh(eps=3.0), "regression"),
+    "huber(1e-3)": (lambda: boostobj.huber(1e-3), "regression"),
+    "huber(1e30)": (lambda: boostobj.huber(1e30), "regression"),
+    "quantile(0.01)": (lambda: boostobj.quantile(0.01), "regression"),
+    "quantile(0.99)": (lambda: boostobj.quantile(0.99), "regression"),
+    "exponential": (lambda: boostobj.exponential(), "binary"),
+    "focal(1)": (lambda: boostobj.focal(1.0), "binary"),
+    "focal(3,0.25)": (lambda: boostobj.focal(3.0, 0.25), "binary"),
+    "focal(4)": (lambda: boostobj.focal(4.0), "binary"),
+    "focal(2.5,0.9)": (lambda: boostobj.focal(2.5, 0.9), "binary"),
+}
+
+
+@pytest.mark.parametrize("case", list(KERNEL_CASES))
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
+    make, kind = KERNEL_CASES[case]
+    loss = make().base_loss
+    rng = np.random.default_rng(11)
+    n = 4000
+    extremes = np.array([1e6, -1e6, 1e3, -1e3, 88.0, -88.0, 30.0, -30.0, 0.0, 1e-30, -1e-30, 1e-8])
+    if kind == "regression":
+        t = rng.standard_t(2, n) * 10.0
+        m = np.concatenate([t[:-len(extremes)] + rng.normal(size=n - len(extremes)) * 3.0, extremes])
+        m[:50] = t[:50]  # exact fits: r == 0
+        scale = np.asarray(2.5)
+    else:
+        t = np.where(rng.random(n) < 0.3, 1.0, -1.0)
+        m = np.concatenate([rng.normal(size=n - len(extremes)) * 6.0, extremes])
+        scale = np.ones(())
+    m = m.astype(margin_dtype)
+    residual = loss.float64_margin == "residual" and margin_dtype == np.float64
+    t_in = t.astype(np.float64 if residual else np.float32)
+    g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    scratch = [np.full(n, np.nan, np.float32) for _ in range(6)]
+    loss.numpy_kernel(t_in, m, scale, g, h, scratch)
+    # the reference in float64, on what the fast path may round: the margin or the residual
+    if residual:
+        ref_g, ref_h = loss.grad_curvature(np, (t - m).astype(np.float32).astype(np.float64), np.zeros(n), scale)
+    else:
+        ref_g, ref_h = loss.grad_curvature(np, t.astype(np.float32).astype(np.float64),
+                                           m.astype(np.float32).astype(np.float64), scale)
+    assert np.isfinite(g).all() and np.isfinite(h).all() and (h > 0).all()
+    for fast, ref in ((g, ref_g), (h, ref_h)):
+        np.testing.assert_allclose(fast, ref, rtol=2e-5, atol=1e-30 + 1e-7 * float(np.max(np.abs(ref))))

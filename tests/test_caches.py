@@ -249,3 +249,37 @@ def test_copies_share_the_solved_start(monkeypatch):
     ds = lgb.Dataset(X, y, init_score=obj.init_score_array(y), params=DATASET)
     lgb.train(dict(LGB, objective=obj), ds, 2)
     assert len(builds) == 1  # the float32 labels LightGBM stores: a new state, adopting the start
+
+
+@pytest.mark.parametrize("matrix", [xgb.DMatrix, xgb.QuantileDMatrix])
+def test_xgboost_label_reader_equals_the_public_getters(matrix):
+    """The zero-copy reader of the hot path gives what get_label / get_weight give."""
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(300, 3)), rng.normal(size=300) * 1e3
+    d = matrix(X, y)
+    view_y, view_w = objective_module._labels_and_weights(d)
+    assert objective_module._xgboost_info_view(d, b"label") is not None  # the fast path, not the fallback
+    np.testing.assert_array_equal(view_y, d.get_label())
+    assert view_y.dtype == d.get_label().dtype and np.size(view_w) == 0 == np.size(d.get_weight())
+    assert not view_y.flags.writeable  # a view of XGBoost's memory: never written to
+    d.set_label(y + 1.0)
+    d.set_weight(rng.uniform(0.5, 2.0, 300))
+    view_y, view_w = objective_module._labels_and_weights(d)
+    np.testing.assert_array_equal(view_y, d.get_label())
+    np.testing.assert_array_equal(view_w, d.get_weight())
+
+
+def test_xgboost_training_is_the_same_without_the_fast_label_reader(monkeypatch):
+    """The public getters (the fallback) and the reader train the identical model."""
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(400, 4)), rng.normal(size=400)
+    w = rng.uniform(0.5, 2.0, 400)
+
+    def fit():
+        obj = boostobj.quantile(0.8)
+        params = {"base_score": obj.init_score(y, w), "max_depth": 3, "disable_default_eval_metric": 1}
+        return xgb.train(params, xgb.DMatrix(X, y, weight=w), 10, obj=obj).predict(xgb.DMatrix(X))
+
+    fast = fit()
+    monkeypatch.setattr(objective_module, "_xgboost_info_view", lambda data, field: None)
+    np.testing.assert_array_equal(fit(), fast)

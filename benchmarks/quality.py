@@ -69,7 +69,7 @@ compared model with the lowest mean. The ratio is ours / best per framework.
 A row meets the goal when the ratio is <= 1.00, or <= 1.02 and the paired
 per-seed difference ours - best is within 2 standard errors of 0 (a tie).
 Seeds run in ``--jobs`` processes (default 2), every model and OpenMP on
-one thread. Writes ``benchmarks/results/quality.md``.
+one thread. Writes ``benchmarks/results/quality_xgb<XGBoost version>.md``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 OURS = ("ours XGBoost", "ours LightGBM")
 ALPHAS = (0.05, 0.5, 0.95)
 ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # issue 10's grid
-XGB_QUANTILE = f"XGB {xgb.__version__} reg:quantileerror"
+# every XGBoost column names the installed version: built-ins changed between 3.2 and 3.4
+XGB = f"XGB {xgb.__version__}"
+XGB_QUANTILE = f"{XGB} reg:quantileerror"
 QUANTILE_ONLY = ("heteroscedastic",)  # datasets with quantile rows only
 GAMMAS = (1.0, 2.0)
 CONTROL_GAMMA = 0.0  # focal with gamma 0 is the logistic / softmax loss: a control row, not a goal
@@ -314,7 +316,7 @@ def run_huber(store: Store, cfg: Config, seed: int, name: str, s: Split, scale: 
     row = store.row("huber", f"huber δ={HUBER_DELTA[name]:g}", name, scale, "Huber loss")
     gbr = GradientBoostingRegressor(loss="huber", alpha=GBR_HUBER_ALPHA, **gb_kw(cfg, seed))
     models = {**ours_regressors(lambda: boostobj.huber(delta), cfg, seed),
-              "XGB reg:pseudohubererror": xgb.XGBRegressor(objective="reg:pseudohubererror",
+              f"{XGB} reg:pseudohubererror": xgb.XGBRegressor(objective="reg:pseudohubererror",
                                                            huber_slope=delta, **xgb_kw(cfg, seed)),
               "LGB huber": lgb.LGBMRegressor(objective="huber", alpha=delta, **lgb_kw(cfg, seed)),
               "sklearn GBR huber": gbr}
@@ -325,9 +327,9 @@ def run_huber(store: Store, cfg: Config, seed: int, name: str, s: Split, scale: 
 
 def run_log_cosh(store: Store, cfg: Config, seed: int, name: str, s: Split, scale: float) -> None:
     models = {**ours_regressors(boostobj.log_cosh, cfg, seed),
-              "XGB pseudo-Huber (slope 1)": xgb.XGBRegressor(objective="reg:pseudohubererror",
+              f"{XGB} pseudo-Huber (slope 1)": xgb.XGBRegressor(objective="reg:pseudohubererror",
                                                              huber_slope=1.0, **xgb_kw(cfg, seed)),
-              "XGB squared error": xgb.XGBRegressor(objective="reg:squarederror", **xgb_kw(cfg, seed)),
+              f"{XGB} squared error": xgb.XGBRegressor(objective="reg:squarederror", **xgb_kw(cfg, seed)),
               "LGB squared error": lgb.LGBMRegressor(objective="regression", **lgb_kw(cfg, seed))}
     rmse = store.row("log_cosh", "log_cosh", name, scale, "RMSE vs f") if s.ft is not None else None
     mae = store.row("log_cosh", "log_cosh", name, scale, "MAE")
@@ -340,7 +342,7 @@ def run_log_cosh(store: Store, cfg: Config, seed: int, name: str, s: Split, scal
 
 def builtin_binary(cfg: Config, seed: int, s: Split) -> dict:
     """Probabilities of the built-in logistic models (shared by the exponential and focal rows)."""
-    models = {"XGB binary:logistic": xgb.XGBClassifier(objective="binary:logistic", **xgb_kw(cfg, seed)),
+    models = {f"{XGB} binary:logistic": xgb.XGBClassifier(objective="binary:logistic", **xgb_kw(cfg, seed)),
               "LGB binary": lgb.LGBMClassifier(objective="binary", **lgb_kw(cfg, seed))}
     return {label: _fit_predict(model, s, proba=True) for label, model in models.items()}
 
@@ -380,7 +382,7 @@ def is_control(case: str) -> bool:
 
 def run_multiclass(store: Store, cfg: Config, seed: int) -> None:
     s = multiclass_split(seed)
-    builtin = {"XGB multi:softprob": xgb.XGBClassifier(objective="multi:softprob", **xgb_kw(cfg, seed)),
+    builtin = {f"{XGB} multi:softprob": xgb.XGBClassifier(objective="multi:softprob", **xgb_kw(cfg, seed)),
                "LGB multiclass": lgb.LGBMClassifier(objective="multiclass", **lgb_kw(cfg, seed))}
     builtin_probs = {label: _fit_predict(m, s, proba=True) for label, m in builtin.items()}
     for gamma in (*GAMMAS, CONTROL_GAMMA):
@@ -749,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the convergence figure: test pinball vs rounds on the heteroscedastic "
                          "data, alpha 0.05 / 0.5 / 0.95 (writes benchmarks/results/quantile_convergence_*)")
     ap.add_argument("--out", type=Path,
-                    help="Markdown file to write (default benchmarks/results/quality.md; "
+                    help="Markdown file to write (default benchmarks/results/quality_xgb<version>.md; "
                          "with --quick nothing is written unless --out is given)")
     args = ap.parse_args(argv)
     cfg = quick_config() if args.quick else Config()
@@ -769,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     store = run_all(cfg, args.jobs)
     text = report(cfg, summarize(store), time.perf_counter() - t0, args.quick)
     print(text)
-    out = args.out or (None if args.quick else RESULTS / "quality.md")
+    out = args.out or (None if args.quick else RESULTS / f"quality_xgb{xgb.__version__}.md")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)

@@ -3,7 +3,7 @@
 Run by hand (not in CI):
 
     python benchmarks/speed.py                      # 200k and 1M rows, 2 threads and 1
-    python benchmarks/speed.py --rows 200000 --threads 2 --reps 3 --out speed-200k
+    python benchmarks/speed.py --rows 200000 --threads 2 --reps 7 --out speed-200k
 
 For each framework, loss and thread count, on n x 20 float32 data (XGBoost
 hist depth 6, LightGBM 63 leaves, ``--rounds`` rounds), one dataset object
@@ -15,6 +15,9 @@ reused by every run:
 - ``replay``: the same training again with an objective that returns the
   (gradient, hessian) arrays recorded from a run of ``ours``: identical trees,
   an objective that costs nothing. ``ours / replay`` is exactly our overhead;
+- ``touch``: the replay plus the least work any objective must do (read the
+  margin and the labels, write two arrays): ``touch / replay`` is a floor
+  under the overhead of every objective, however it is compiled;
 - ``passthrough``: a minimal custom squared error (grad = p - y, hess = 1),
   the old floor, kept for continuity (its trees are not ours);
 - ``builtin``: the framework's own objective for the same loss where there is
@@ -23,9 +26,11 @@ reused by every run:
   objective and a naive hand-written NumPy objective for the same loss on the
   same (margin, dataset), alternating which goes first; medians in ms.
 
-Repetitions are interleaved (every variant once per repetition, in turn) and
-the tables report medians. The machine is shared: the load average
-(``uptime``) before and after is recorded in the results file.
+Repetitions are interleaved (every variant once per repetition, in turn).
+Ratios to the replay are medians over repetitions of the ratio of two runs
+made back to back (paired), which cancels the machine's drift between
+repetitions; other columns are ratios of medians. The load average before and
+after is recorded in the results file.
 
 With ``--eval-set`` it also times the drop-in estimators with and without an
 eval set (issue 9: an eval set must cost only its prediction and metric).
@@ -129,6 +134,22 @@ class Replay:
         return self
 
 
+class ReplayTouch(Replay):
+    """Replay that also makes the least work any objective must do: read the margin and the
+    labels once, write a gradient and a curvature array once (one subtraction, one copy).
+    Same trees as replay; ``touch / replay`` is a floor under every objective's overhead."""
+
+    def __init__(self, rounds: list, y: np.ndarray):
+        super().__init__(rounds)
+        self.y = np.asarray(y, np.float32)
+        self.g, self.h = np.empty_like(self.y), np.empty_like(self.y)
+
+    def __call__(self, predt, data):
+        np.subtract(self.y, predt, out=self.g, casting="unsafe")
+        np.copyto(self.h, self.g)
+        return super().__call__(predt, data)
+
+
 class PerCall(Replay):
     """Times ``fn`` and ``naive`` on the same arguments each round (alternating
     order, thread CPU time: the machine is shared) and records what ``fn`` returned."""
@@ -228,6 +249,7 @@ def run_block(runner_cls, X, y_reg, y_bin, threads, rounds, reps, losses) -> lis
         variants = {
             "ours": ours,
             "replay": lambda: runner.train(Replay(rec.rounds), start),
+            "touch": lambda: runner.train(ReplayTouch(rec.rounds, runner.y), start),
             "passthrough": lambda: runner.train(passthrough, start),
         }
         if loss in builtins:
@@ -238,6 +260,10 @@ def run_block(runner_cls, X, y_reg, y_bin, threads, rounds, reps, losses) -> lis
                 times[v].append(fn())
         med = {v: statistics.median(w for w, _ in ts) for v, ts in times.items()}
         cpu = {v: statistics.median(c for _, c in ts) for v, ts in times.items()}
+        # ours and replay run back to back in every repetition: their ratio per
+        # repetition cancels most of the machine's drift between repetitions
+        paired = sorted(o[0] / r[0] for o, r in zip(times["ours"], times["replay"]))
+        paired_cpu = sorted(o[1] / r[1] for o, r in zip(times["ours"], times["replay"]))
         rows.append({
             "framework": runner.name, "loss": loss, "rows": len(runner.y), "threads": threads,
             "ours_s": med["ours"], "replay_s": med["replay"], "passthrough_s": med["passthrough"],
@@ -247,11 +273,18 @@ def run_block(runner_cls, X, y_reg, y_bin, threads, rounds, reps, losses) -> lis
             "ours_ms_per_call": 1e3 * statistics.median(per_call.ours_s),
             "naive_ms_per_call": 1e3 * statistics.median(per_call.naive_s),
             "init_score_ms": init_ms, "times": times,
+            "paired": statistics.median(paired), "paired_q": _quartiles(paired),
+            "paired_cpu": statistics.median(paired_cpu),
+            "touch": statistics.median(sorted(t[0] / r[0] for t, r in zip(times["touch"], times["replay"]))),
+            # 3% of one replay round: what one objective call may cost for ours / replay <= 1.03
+            "budget_ms_per_call": 1e3 * 0.03 * med["replay"] / rounds,
         })
         r = rows[-1]
         print(f"{r['framework']:8s} n={r['rows']} t={threads} {loss:14s} ours/replay "
-              f"{r['ours_s'] / r['replay_s']:.3f} (CPU {r['ours_cpu_s'] / r['replay_cpu_s']:.3f})  ours {r['ours_ms_per_call']:.2f} ms/call, naive "
-              f"{r['naive_ms_per_call']:.2f}", flush=True)
+              f"{r['paired']:.3f} [{r['paired_q'][0]:.3f}, {r['paired_q'][1]:.3f}] (CPU {r['paired_cpu']:.3f}, "
+              f"touch {r['touch']:.3f})  "
+              f"ours {r['ours_ms_per_call']:.2f} ms/call, naive {r['naive_ms_per_call']:.2f}, "
+              f"budget {r['budget_ms_per_call']:.2f}", flush=True)
         del rec
     return rows
 
@@ -277,6 +310,20 @@ def eval_set_block(n: int, reps: int, rounds: int = 40) -> list[dict]:
     return out
 
 
+def _spread(rows: list[dict]) -> float:
+    """Largest max / min over the repetitions of one replay training."""
+    return max(max(w for w, _ in r["times"]["replay"]) / min(w for w, _ in r["times"]["replay"])
+               for r in rows)
+
+
+def _quartiles(values: list) -> tuple[float, float]:
+    """Lower and upper quartile (the extremes for fewer than 4 values)."""
+    if len(values) < 4:
+        return min(values), max(values)
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
+
+
 def _fmt(x, digits=3):
     return "" if x is None else f"{x:.{digits}f}"
 
@@ -290,36 +337,44 @@ def render(rows: list[dict], evals: list[dict], meta: dict) -> str:
         f"NumPy {meta['numpy']}; {meta['rounds']} rounds on n x 20 float32 data, "
         f"{meta['reps']} interleaved repetitions, medians.",
         "",
-        f"The machine is shared with other work: load average before `{meta['load_before']}`, "
-        f"after `{meta['load_after']}`. Ratios are of medians of interleaved runs; "
-        "differences of 1-2% are within the noise.",
+        f"Load average before `{meta['load_before']}`, after `{meta['load_after']}`. The machine is a "
+        f"VM ({meta['machine']}) whose speed drifts between repetitions (the same replay training varied "
+        f"by up to {_spread(rows):.2f}x here), so "
+        "every ratio to the replay floor is the median over repetitions of the ratio of two runs made "
+        "back to back, with its interquartile range (the range for fewer than 4 repetitions).",
         "",
         "- `ours / replay`: training with the boostobj objective over training with an objective "
-        "that returns our recorded gradients (same trees, zero objective cost): our overhead. "
-        "`CPU` is the process's CPU time (all threads), the robust measure on a loaded machine; "
-        "`wall` is elapsed time, which there mostly measures the other processes;",
-        "- `ours / passthrough`: over a minimal custom squared error (different trees);",
-        "- `ours / builtin`: over the framework's own objective for the same loss (different trees);",
+        "that returns our recorded gradients (same trees, zero objective cost): our overhead, in "
+        "elapsed time (`CPU`: process CPU time, all threads);",
+        "- `touch / replay`: the replay plus the least work any objective does (read the margin and "
+        "the labels once, write two arrays once; paired median): a floor under every objective's "
+        "overhead, compiled or not;",
+        "- `ours / passthrough`, `ours / builtin` (CPU time, ratio of medians): over a minimal custom "
+        "squared error, and over the framework's own objective for the same loss (different trees);",
         "- `ms/call`: one objective call measured inside training, thread CPU time (ours, and a "
-        "naive hand-written NumPy objective for the same loss on the same margins);",
+        "naive hand-written NumPy objective for the same loss on the same margins); `budget`: 3% of "
+        "one replay round, what a call may cost for ours / replay <= 1.03;",
         "- `init_score ms`: `obj.init_score(y)` once, before training.",
         "",
     ]
     keys = sorted({(r["rows"], r["threads"]) for r in rows}, key=lambda k: (k[0], -k[1]))
     for n, threads in keys:
         lines += [f"## {n:,} rows x 20, {threads} thread{'s' if threads > 1 else ''}", "",
-                  "| framework | loss | ours / replay, CPU | ours / replay, wall | ours / passthrough, CPU | "
-                  "ours / builtin, CPU | ours ms/call | naive ms/call | init_score ms | ours CPU s | replay CPU s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| framework | loss | ours / replay [IQR] | ours / replay, CPU | touch / replay | ours / passthrough | "
+                  "ours / builtin | ours ms/call | naive ms/call | budget ms/call | init_score ms | "
+                  "ours s | replay s |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if (r["rows"], r["threads"]) != (n, threads):
                 continue
             b = r["ours_cpu_s"] / r["builtin_cpu_s"] if r["builtin_cpu_s"] else None
             lines.append(
-                f"| {r['framework']} | {r['loss']} | {r['ours_cpu_s'] / r['replay_cpu_s']:.3f} | "
-                f"{r['ours_s'] / r['replay_s']:.3f} | {r['ours_cpu_s'] / r['passthrough_cpu_s']:.3f} | {_fmt(b)} | "
-                f"{r['ours_ms_per_call']:.2f} | {r['naive_ms_per_call']:.2f} | {r['init_score_ms']:.0f} | "
-                f"{r['ours_cpu_s']:.2f} | {r['replay_cpu_s']:.2f} |")
+                f"| {r['framework']} | {r['loss']} | {r['paired']:.3f} [{r['paired_q'][0]:.3f}, "
+                f"{r['paired_q'][1]:.3f}] | {r['paired_cpu']:.3f} | {r['touch']:.3f} | "
+                f"{r['ours_cpu_s'] / r['passthrough_cpu_s']:.3f} | {_fmt(b)} | "
+                f"{r['ours_ms_per_call']:.2f} | {r['naive_ms_per_call']:.2f} | "
+                f"{r['budget_ms_per_call']:.2f} | {r['init_score_ms']:.0f} | "
+                f"{r['ours_s']:.2f} | {r['replay_s']:.2f} |")
         lines.append("")
     if evals:
         lines += ["## Drop-ins with an eval set (huber(1), 2 threads, CPU seconds)", "",

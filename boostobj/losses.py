@@ -363,7 +363,7 @@ class LogCosh(Loss):
     guard. The weight is therefore evaluated at :math:`\max(|r|, \epsilon)`
     with :math:`\epsilon` = ``eps`` times the dataset's typical residual at
     the start (below it, rows share one curvature; the gradient is exact).
-    Its effect at labels x1000 is measured in ``benchmarks/results/quality.md``
+    Its effect at labels x1000 is measured in ``benchmarks/results/quality_xgb<version>.md``
     (log-cosh table and note). The optimal constant is the M-estimate solving
     :math:`\sum w \tanh(y - c) = 0`.
     """
@@ -472,7 +472,7 @@ class Quantile(Loss):
     too small when the guard is too tight, while tail quantiles, whose
     gradients are lopsided, train best with a tighter one; hence the factor
     2 min(alpha, 1 - alpha). The default's test loss against the built-ins is
-    in ``benchmarks/results/quality.md``; other guards have no committed
+    in ``benchmarks/results/quality_xgb<version>.md``; other guards have no committed
     result.
 
     Rows near the fit get up to :math:`1/(2\epsilon)`, 20 times the curvature

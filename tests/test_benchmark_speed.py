@@ -1,0 +1,63 @@
+"""benchmarks/speed.py stays runnable, and its replay floor really replays our gradients."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+import boostobj
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+
+
+@pytest.fixture(scope="module")
+def speed():
+    spec = importlib.util.spec_from_file_location("speed_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def test_replay_trains_the_same_model_as_ours(speed):
+    """The floor is only our overhead if the replayed training grows the identical trees."""
+    X, y, _ = speed.make_data(2000)
+    runner = speed.XGBRunner(X, y, threads=1, rounds=5)
+    obj = boostobj.huber(1.0)
+    start = obj.init_score(y)
+    rec = speed.PerCall(obj, speed._naive("huber(1)")[0])
+    params = {**runner.params, "base_score": start, "disable_default_eval_metric": 1}
+    ours = xgb.train(params, runner.data, 5, obj=rec)
+    replayed = xgb.train(params, runner.data, 5, obj=speed.Replay(rec.rounds))
+    touched = xgb.train(params, runner.data, 5, obj=speed.ReplayTouch(rec.rounds, y))
+    np.testing.assert_array_equal(ours.predict(runner.data), replayed.predict(runner.data))
+    np.testing.assert_array_equal(ours.predict(runner.data), touched.predict(runner.data))
+    assert len(rec.ours_s) == len(rec.naive_s) == 5
+
+
+def test_paired_statistics(speed):
+    assert speed._quartiles([1.0, 3.0]) == (1.0, 3.0)
+    lo, hi = speed._quartiles([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert lo < 3.0 < hi
+    row = {"times": {"replay": [(1.0, 1.0), (1.5, 1.4), (0.75, 0.8)]}}
+    assert speed._spread([row]) == 2.0
+
+
+def test_a_tiny_run_writes_a_table(speed, tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "RESULTS", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--rows", "3000", "--threads", "1", "--reps", "2",
+                                      "--rounds", "3", "--losses", "quantile(0.9)", "--out", "tiny"])
+    speed.main()
+    text = (tmp_path / "tiny.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| xgboost") or line.startswith("| lightgbm")]
+    assert len(rows) == 2
+    for line in rows:
+        ratio = float(line.split("|")[3].split()[0])  # ours / replay, paired median
+        assert math.isfinite(ratio) and ratio > 0

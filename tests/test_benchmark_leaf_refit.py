@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +9,14 @@ import pytest
 
 from boostobj.losses import weighted_quantile
 
+from conftest import load_benchmark
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "leaf_refit.py"
 
 
 @pytest.fixture(scope="module")
 def refit():
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("leaf_refit_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
-    sys.path.remove(str(SCRIPT.parent))
+    yield from load_benchmark(SCRIPT, "leaf_refit_bench")
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.5])

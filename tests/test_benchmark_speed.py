@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -13,17 +12,14 @@ import xgboost as xgb
 
 import boostobj
 
+from conftest import load_benchmark
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
 
 
 @pytest.fixture(scope="module")
 def speed():
-    spec = importlib.util.spec_from_file_location("speed_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    yield from load_benchmark(SCRIPT, "speed_bench")
 
 
 def test_replay_trains_the_same_model_as_ours(speed):

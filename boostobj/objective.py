@@ -859,7 +859,9 @@ def _xgboost_info_view(data: Any, field: bytes) -> np.ndarray | None:
         _check_call(_LIB.XGDMatrixGetInfoRef(data.handle, field, ctypes.byref(ptr)))
         inf = json.loads(ptr.value)
         if "stream" in inf or inf.get("typestr") not in ("<f4", "<f8"):
-            return None  # device memory, or a layout this reader does not expect
+            return None  # device memory (XGBoost's own test), or a layout this reader does not expect
+        if 0 in inf["shape"]:  # no weights: the pointer may be null (XGBoost special-cases it too)
+            return np.empty(tuple(inf["shape"]), np.dtype(inf["typestr"]))
         holder = _ArrayInterface()
         holder.__array_interface__ = {
             "data": tuple(inf["data"]), "shape": tuple(inf["shape"]), "typestr": inf["typestr"],

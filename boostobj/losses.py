@@ -56,6 +56,8 @@ Array = Any
 # keeps hessians strictly positive where the exact value underflows.
 CURVATURE_FLOOR = 1e-16
 _F32_MAX = np.float32(np.finfo(np.float32).max)
+# the quantile guard's lower bound in float32 (sqrt of tiny: weights / guard stay finite)
+_F32_SQRT_TINY = np.float32(np.sqrt(np.finfo(np.float32).smallest_normal))
 
 
 def _floor(xp: Any, h: Array) -> Array:
@@ -449,7 +451,7 @@ class Huber(Loss):
         np.clip(u, -d, d, out=g)
         np.abs(u, out=h)
         # |r| clipped to [delta, delta / floor]: the curvature is >= the floor by construction
-        np.clip(h, d, np.float32(min(self.delta / CURVATURE_FLOOR, float(np.finfo(np.float32).max))), out=h)
+        np.clip(h, d, np.float32(min(self.delta / CURVATURE_FLOOR, float(_F32_MAX))), out=h)
         np.divide(d, h, out=h)
 
 
@@ -537,8 +539,7 @@ class Quantile(Loss):
         np.less_equal(r, 0, out=below)
         np.subtract(below, np.float32(self.alpha), out=g)
         # the reference's float32 arithmetic: guard x scale rounded as there
-        tiny = np.float32(np.sqrt(np.finfo(np.float32).smallest_normal))
-        eps = max(np.float32(self._guards[0]) * np.float32(scale), tiny)
+        eps = max(np.float32(self._guards[0]) * np.float32(scale), _F32_SQRT_TINY)
         np.abs(r, out=h)
         np.clip(h, eps, np.float32(0.5 / CURVATURE_FLOOR), out=h)  # floor by construction
         np.divide(np.float32(0.5), h, out=h)

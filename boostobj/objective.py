@@ -48,7 +48,7 @@ import numpy as np
 
 from boostobj._array import is_numpy, namespace
 from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
-from boostobj.losses import Loss
+from boostobj.losses import _F32_MAX, Loss
 
 Array = Any
 _UNSET: Any = object()
@@ -115,10 +115,12 @@ def _raise_malloc_threshold() -> None:
     glibc serves allocations at or above its mmap threshold (128 KB, raised
     to the size of the largest mmapped block freed so far, up to 32 MB) with
     fresh zero-filled pages, page-faulted in on first touch and unmapped on
-    free. A block of 128K float32 rows makes temporaries of 512 KB, just at
-    the threshold it sets itself: each is mapped, faulted in and unmapped
-    anew, which made the kernels 3-5x slower (exponential, 131k rows: 1.2 ms
-    of CPU against 0.23 ms; focal 5.3 against 1.8). Freeing one 16 MB buffer
+    free. The reference kernels (losses without an in-place
+    ``numpy_kernel``, and ``grad_hess`` on float64 margins) make temporaries
+    of a block each, 256 KB (float32) or 512 KB (float64) for 64K rows, just
+    at the threshold their own frees set: each is mapped, faulted in and
+    unmapped anew, which made those kernels 3-5x slower (measured with 128K
+    blocks: exponential 1.2 ms of CPU against 0.23 ms; focal 5.3 against 1.8). Freeing one 16 MB buffer
     raises the threshold the way any large free in the process does; other
     allocators ignore it.
     """
@@ -130,8 +132,6 @@ _raise_malloc_threshold()
 
 
 _POOL_LOCK = threading.Lock()
-
-_F32_MAX = np.float32(np.finfo(np.float32).max)
 
 # Work arrays of the in-place kernels: per thread, one block long, reused.
 _SCRATCH_ARRAYS = 7  # six for the kernel, one for a cast margin

@@ -95,13 +95,15 @@ def huber(delta: float = 1.0) -> Objective:
 
 
 @register
-def quantile(alpha: float | Sequence[float] = 0.5, eps: float = 0.5) -> Objective:
+def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> Objective:
     """Pinball loss at level ``alpha`` in (0, 1), or a strictly increasing list
     of levels trained as K outputs of one booster (sorted, never crossing).
 
     ``eps`` guards the MM curvature 1/(2|r|) near r = 0: residuals below
     eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
-    start share one curvature (see ``boostobj.losses.Quantile``).
+    start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
+    or 8 where the LightGBM drop-ins refit each leaf to its exact residual
+    quantile (``boostobj.leaf_refit``).
 
     >>> import numpy as np, boostobj
     >>> boostobj.quantile([0.1, 0.9]).init_score(np.arange(11.0)).tolist()

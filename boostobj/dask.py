@@ -66,7 +66,7 @@ Example
 >>> float(start.init) == boostobj.quantile(0.9).init_score(np.arange(1000.0))
 True
 >>> start.objective
-boostobj.quantile(alpha=0.9, eps=0.5).with_start(899.0, 399.0)
+boostobj.quantile(alpha=0.9).with_start(899.0, 399.0)
 """
 
 from __future__ import annotations

@@ -93,6 +93,39 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: Any) ->
     return np.quantile(values[keep], q, weights=weights[keep], method="inverted_cdf")
 
 
+def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, groups: np.ndarray,
+                              n_groups: int, q: float) -> np.ndarray:
+    """``weighted_quantile(values[groups == j], weights[groups == j], q)`` for every j at once.
+
+    One sort for all groups (the residuals, then stably by group), so a
+    tree's leaves cost one pass, not one per leaf. Groups without a row of
+    positive weight give NaN.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    groups = np.asarray(groups, dtype=np.intp)
+    if weights is not None:
+        keep = np.asarray(weights) > 0
+        values, groups, weights = values[keep], groups[keep], np.asarray(weights, dtype=np.float64)[keep]
+    out = np.full(n_groups, np.nan)
+    if not len(values):
+        return out
+    order = np.argsort(values, kind="stable")
+    order = order[np.argsort(groups[order], kind="stable")]  # by group, ascending values within
+    v = values[order]
+    w = np.ones(len(v)) if weights is None else weights[order]
+    total = np.bincount(groups[order], weights=w, minlength=n_groups)
+    counts = np.bincount(groups, minlength=n_groups)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # within each group, the first row whose cumulative weight reaches q of the group's:
+    # the inverted-CDF rule of weighted_quantile (exact for integer weights)
+    cum = np.cumsum(w)
+    before = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
+    at = np.searchsorted(cum, before + q * total, side="left")
+    has = counts > 0
+    out[has] = v[np.clip(at[has], first[has], first[has] + counts[has] - 1)]
+    return out
+
+
 def abs_residuals(y: np.ndarray, c: float) -> np.ndarray:
     """|y - c|, with residuals below float32 resolution set to exactly 0.
 
@@ -146,6 +179,12 @@ class Loss:
         ``scratch``, float32 work arrays of the block's length) where that is
         cheaper, and ``tests/test_fast_path.py`` holds every loss to the
         reference within float32 rounding.
+    exact_leaf_refit : bool
+        True where ``leaf_values`` gives each leaf's exact loss-optimal value
+        from its rows' residuals. The LightGBM drop-ins then grow each tree
+        with the loss of ``for_leaf_refit()`` and set its leaves to those
+        values (``boostobj.leaf_refit``), as LightGBM's own quantile
+        objective does.
     normalize_per_round : bool
         True where the curvature per row drifts as the fit improves (MM
         curvature that grows as residuals shrink). The framework paths then
@@ -161,6 +200,7 @@ class Loss:
     normalize_curvature = True
     float64_margin = "exact"
     normalize_per_round = False
+    exact_leaf_refit = False
 
     # ---- labels -----------------------------------------------------------
     def n_outputs(self, y: np.ndarray | None = None) -> int:
@@ -215,6 +255,19 @@ class Loss:
     def fit_intercept_only(self, y: np.ndarray, w: np.ndarray | None, n_outputs: int) -> np.ndarray:
         """Loss-optimal constant margin (float64; shape () or (K,))."""
         return _root_of_mean_gradient(self, y, w)
+
+    def leaf_values(self, residual: np.ndarray, weight: np.ndarray | None, leaf: np.ndarray,
+                    n_leaves: int, k: int) -> np.ndarray:
+        """The loss-optimal value of each leaf of output ``k`` (NaN for a leaf without rows).
+
+        ``residual`` is ``y - margin`` before the tree, ``leaf`` each row's
+        leaf index. Only for losses with ``exact_leaf_refit``.
+        """
+        raise NotImplementedError(f"{self!r} has no exact leaf refit")
+
+    def for_leaf_refit(self) -> "Loss":
+        """The loss whose gradient and curvature grow the trees when ``leaf_values`` sets their leaves."""
+        return self
 
     def predict_link(self, n_outputs: int) -> Any:
         """The link for a model with ``n_outputs`` margin columns."""
@@ -477,6 +530,13 @@ class Quantile(Loss):
     in ``benchmarks/results/quality_xgb<version>.md``; other guards have no committed
     result.
 
+    ``eps=None`` (the default) means 0.5 when the leaves are Newton steps
+    on this curvature (every entry point but one), and ``REFIT_EPS`` = 8 in
+    the LightGBM drop-ins, which set each leaf to its rows' exact residual
+    quantile after the tree is grown (``boostobj.leaf_refit``): there the
+    curvature only shapes the splits, and a flatter one over-fits the tails
+    of small data less (``benchmarks/results/leaf_refit.md``).
+
     Rows near the fit get up to :math:`1/(2\epsilon)`, 20 times the curvature
     at a typical start residual for alpha 0.05 or 0.95, and the mean grows as
     the fit improves (measured, 200 diabetes rows, alpha 0.05: 3.0 per row at
@@ -492,12 +552,16 @@ class Quantile(Loss):
     name = "quantile"
     float64_margin = "residual"
     normalize_per_round = True
+    exact_leaf_refit = True
+    DEFAULT_EPS = 0.5
+    REFIT_EPS = 8.0
 
-    def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float = 0.5):
+    def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float | None = None):
         self.alpha, self._alphas, self.multi = _check_levels(alpha)
         if self.multi:
             self.link = SortedIdentityLink()
-        self.eps = _check_real("eps", eps, 0.0, math.inf)
+        self._eps_given = None if eps is None else _check_real("eps", eps, 0.0, math.inf)
+        self.eps = self.DEFAULT_EPS if eps is None else self._eps_given
         self._guards = self.eps * 2.0 * np.minimum(self._alphas, 1.0 - self._alphas)
 
     @property
@@ -506,10 +570,18 @@ class Quantile(Loss):
         return self._guards.copy() if self.multi else float(self._guards[0])
 
     def _params(self):
-        return {"alpha": self.alpha, "eps": self.eps}
+        return {"alpha": self.alpha} if self._eps_given is None else {"alpha": self.alpha, "eps": self.eps}
 
     def n_outputs(self, y=None):
         return len(self._alphas) if self.multi else 1
+
+    def leaf_values(self, residual, weight, leaf, n_leaves, k):
+        """Each leaf's weighted alpha_k-quantile of residuals (what LightGBM's ``quantile`` refits)."""
+        return grouped_weighted_quantile(residual, weight, leaf, n_leaves, float(self._alphas[k]))
+
+    def for_leaf_refit(self):
+        """The same levels with the guard ``REFIT_EPS`` unless ``eps`` was given."""
+        return self if self._eps_given is not None else Quantile(self.alpha, self.REFIT_EPS)
 
     def _alpha_row(self, xp, m):
         # an array in the margin's dtype, so float32 margins give float32 gradients

@@ -406,6 +406,18 @@ class Objective:
         """
         return Objective(self.base_loss, self.factory, (init_score, label_scale), self.device)
 
+    def with_loss(self, loss: Loss) -> "Objective":
+        """A copy with another loss and this one's factory name, pinned start and device.
+
+        Example
+        -------
+        >>> import boostobj
+        >>> obj = boostobj.quantile(0.9)
+        >>> obj.with_loss(obj.base_loss.for_leaf_refit())
+        boostobj.quantile(alpha=0.9, eps=8.0)
+        """
+        return Objective(loss, self.factory, self._start, self.device)
+
     def on_device(self, device: str) -> "Objective":
         """A copy whose XGBoost gradients are computed on ``device``: "cpu", "cuda" or "cuda:N".
 

@@ -40,7 +40,10 @@ import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
+import warnings
+
 from boostobj.device import normalize_device, resolve_device
+from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
 from boostobj.model_io import objective_from_record, record_of
 from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
@@ -406,11 +409,39 @@ class _LGBMMixin:
 
     def _process_params(self, stage: str) -> dict:
         params = super()._process_params(stage)  # type: ignore[misc]
+        params.pop("leaf_refit", None)  # ours, not LightGBM's
         if self._boostobj_extra is not None:  # our fit: these are in the sample weights
             for key in _IMBALANCE_KEYS:
                 params.pop(key, None)
         params.update(self._boostobj_extra or {})
         return params
+
+    def _boostobj_leaf_refit(self, obj: Objective, X: Any, y: Any, kwargs: dict) -> LeafRefit | None:
+        """The exact leaf refit for this fit, or None (see ``boostobj.leaf_refit``)."""
+        params = self.get_params()  # type: ignore[attr-defined]
+        if not _truthy(params.get("leaf_refit", True)) or not obj.base_loss.exact_leaf_refit \
+                or self.task_ != "regression":
+            return None
+        blockers = refit_blockers(params)
+        builtin = builtin_metrics(params, kwargs.get("eval_metric"))
+        if builtin:
+            blockers.append(
+                f"LightGBM's built-in metric(s) {builtin} would read its cached scores, which do not "
+                "see the refit leaves (pass the metric as a callable to keep the refit, or set "
+                "leaf_refit=False to silence this)")
+            warnings.warn(f"{obj!r}: training without the exact leaf refit: " + "; ".join(blockers),
+                          UserWarning, stacklevel=4)
+        if blockers:
+            return None
+        eval_set = kwargs.get("eval_set")
+        if eval_set is None and kwargs.get("eval_X") is not None:  # LightGBM >= 4.7
+            ex, ey = kwargs["eval_X"], kwargs["eval_y"]
+            eval_set = list(zip(ex, ey)) if isinstance(ex, tuple) else [(ex, ey)]
+        if isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        # LightGBM evaluates an eval set that *is* the training data on the training set
+        eval_X = [Xe for Xe, ye in eval_set or [] if not (Xe is X and ye is y)]
+        return LeafRefit(obj.base_loss, X, eval_X)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
         """LightGBM's ``fit``; with a boostobj objective, from ``obj.init_score``."""
@@ -436,6 +467,11 @@ class _LGBMMixin:
     def _boostobj_fit_weighted(self, fit: Any, X: Any, y: Any, y_enc: Any, k: int, sample_weight: Any,
                                kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
+        refit = self._boostobj_leaf_refit(obj, X, y, kwargs)
+        if refit is not None:
+            # grow the trees with the loss made for a refit; the record keeps the user's objective
+            kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [refit]
+            fit = self._growing_with(obj.with_loss(obj.base_loss.for_leaf_refit()), fit)
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             self._boostobj_extra = {}
             try:
@@ -488,6 +524,17 @@ class _LGBMMixin:
         attach(self.booster_, make_record(obj, init, classes,
                                           n_outputs=self.booster_.num_model_per_iteration()))
         return self
+
+    def _growing_with(self, grower: Objective, fit: Any) -> Any:
+        """``fit`` with ``self.objective`` set to ``grower`` while it runs."""
+        def run(*args: Any, **kw: Any) -> Any:
+            objective_was = self.objective  # type: ignore[attr-defined]
+            self.objective = grower  # type: ignore[attr-defined]
+            try:
+                return fit(*args, **kw)
+            finally:
+                self.objective = objective_was  # type: ignore[attr-defined]
+        return run
 
     task_ = "regression"
 

@@ -1,0 +1,231 @@
+"""The exact leaf refit of the LightGBM drop-ins (boostobj.leaf_refit), trained for real.
+
+Every check recomputes what the refit must give from the finished model
+(its predictions before a tree, the tree's leaf of each row) with NumPy's
+own weighted quantile, independently of ``grouped_weighted_quantile``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import warnings
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+import boostobj
+from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
+from boostobj.losses import grouped_weighted_quantile
+from boostobj.sklearn import LGBMRegressor
+
+KW = dict(n_estimators=30, learning_rate=0.1, num_leaves=8, max_depth=3, verbose=-1, n_jobs=1)
+
+
+def skewed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """x sin x + lognormal noise growing with x: the heteroscedastic example of issue 10."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 10, (n, 2))
+    y = X[:, 0] * np.sin(X[:, 0]) + rng.lognormal(sigma=0.5 + X[:, 0] / 10)
+    return X, y.astype(np.float32).astype(np.float64)  # LightGBM's float32 labels, exactly
+
+
+def pinball(y: np.ndarray, q: np.ndarray, a: float) -> float:
+    r = y - q
+    return float(np.mean(np.maximum(a * r, (a - 1) * r)))
+
+
+def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, lam=0.0):
+    """Leaf i of tree (t, k) is lr x the weighted alpha_k quantile of its rows' residuals before t."""
+    booster = model.booster_
+    k = booster.num_model_per_iteration()
+    lr = model.learning_rate
+    checked = 0
+    for t in iterations:
+        before = booster.predict(X, num_iteration=t, raw_score=True).reshape(len(y), k)
+        leaf = booster.predict(X, start_iteration=t, num_iteration=1, pred_leaf=True).reshape(len(y), k)
+        for j, a in enumerate(alphas):
+            r = y - before[:, j]
+            for i in np.unique(leaf[:, j]):
+                rows = leaf[:, j] == i
+                w = None if weight is None else weight[rows]
+                q = np.quantile(r[rows], a, weights=w, method="inverted_cdf")
+                total = rows.sum() if weight is None else weight[rows].sum()
+                expected = lr * q * total / (total + lam)
+                got = booster.get_leaf_output(t * k + j, int(i))
+                assert got == pytest.approx(expected, rel=1e-6, abs=1e-9), (t, j, i)
+                checked += 1
+    assert checked > len(iterations) * len(alphas)  # the trees split: there was something to refit
+
+
+@given(n=st.integers(1, 80), groups=st.integers(1, 6), q=st.floats(0.001, 0.999),
+       seed=st.integers(0, 2**32 - 1), weighted=st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, weighted):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=n).round(1)  # ties
+    g = rng.integers(0, groups, n)
+    w = rng.integers(0, 4, n).astype(float) if weighted else None
+    out = grouped_weighted_quantile(v, w, g, groups, q)
+    for j in range(groups):
+        rows = (g == j) if w is None else (g == j) & (w > 0)
+        if not rows.any():
+            assert np.isnan(out[j])
+        else:
+            expected = np.quantile(v[rows], q, weights=None if w is None else w[rows], method="inverted_cdf")
+            assert out[j] == expected
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.5, 0.95])
+def test_every_leaf_is_the_scaled_residual_quantile(alpha):
+    X, y = skewed(600, 0)
+    m = LGBMRegressor(objective=boostobj.quantile(alpha), **KW).fit(X, y)
+    assert_leaves_are_quantiles(m, X, y, [alpha], [1, 2, 15, 29])
+
+
+def test_weights_lambda_and_multi_quantile_leaves():
+    X, y = skewed(500, 1)
+    w = np.random.default_rng(2).uniform(0.2, 3.0, len(y))
+    alphas = [0.1, 0.5, 0.9]
+    m = LGBMRegressor(objective=boostobj.quantile(alphas), reg_lambda=20.0, **KW).fit(X, y, sample_weight=w)
+    assert_leaves_are_quantiles(m, X, y, alphas, [1, 10, 29], weight=w, lam=20.0)
+
+
+def test_refit_beats_newton_leaves_on_the_short_tail_and_matches_the_builtin():
+    X, y = skewed(1000, 3)
+    Xt, yt = skewed(5000, 4)
+    kw = {**KW, "n_estimators": 50}
+    ours = pinball(yt, LGBMRegressor(objective=boostobj.quantile(0.05), **kw).fit(X, y).predict(Xt), 0.05)
+    newton = pinball(yt, LGBMRegressor(objective=boostobj.quantile(0.05), leaf_refit=False, **kw)
+                     .fit(X, y).predict(Xt), 0.05)
+    builtin = pinball(yt, lgb.LGBMRegressor(objective="quantile", alpha=0.05, **kw).fit(X, y).predict(Xt), 0.05)
+    assert ours < 0.9 * newton
+    assert ours <= 1.02 * builtin
+
+
+def test_eval_results_and_early_stopping_see_the_refit_model():
+    X, y = skewed(600, 5)
+    Xv, yv = skewed(400, 6)
+    obj = boostobj.quantile(0.1)
+    m = LGBMRegressor(objective=obj, **{**KW, "n_estimators": 200}).fit(
+        X, y, eval_set=[(Xv, yv), (X, y)], callbacks=[lgb.early_stopping(10, verbose=False)])
+    res = m.evals_result_
+    (name,) = res["valid_0"]
+    assert 10 < m.best_iteration_ < 200  # it stopped early
+    # LightGBM keeps the trees up to best_iteration only
+    for it in (1, 5, m.best_iteration_ - 1, m.best_iteration_):
+        assert res["valid_0"][name][it - 1] == pytest.approx(obj.loss(yv, m.predict(Xv, num_iteration=it)), rel=1e-6)
+        assert res["training"][name][it - 1] == pytest.approx(obj.loss(y, m.predict(X, num_iteration=it)), rel=1e-6)
+    scores = res["valid_0"][name]
+    assert m.best_iteration_ == int(np.argmin(scores)) + 1
+    np.testing.assert_array_equal(m.predict(Xv), m.predict(Xv, num_iteration=m.best_iteration_))
+
+
+def test_continued_training_refits_from_the_saved_model(tmp_path):
+    X, y = skewed(500, 7)
+    first = LGBMRegressor(objective=boostobj.quantile(0.2), **KW).fit(X, y)
+    path = tmp_path / "model.txt"
+    first.booster_.save_model(str(path))
+    more = LGBMRegressor(objective=boostobj.quantile(0.2), **{**KW, "n_estimators": 10}).fit(
+        X, y, init_model=str(path))
+    assert more.booster_.current_iteration() == 40
+    assert_leaves_are_quantiles(more, X, y, [0.2], [30, 31, 39])
+
+
+def test_saved_model_predicts_the_same_in_a_fresh_process(tmp_path):
+    X, y = skewed(400, 8)
+    m = LGBMRegressor(objective=boostobj.quantile(0.9), **KW).fit(X, y)
+    np.save(tmp_path / "X.npy", X)
+    m.booster_.save_model(str(tmp_path / "m.txt"))
+    code = ("import sys, numpy as np, lightgbm as lgb; d = sys.argv[1]; "
+            "np.save(d + '/p.npy', lgb.Booster(model_file=d + '/m.txt').predict(np.load(d + '/X.npy')))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), m.predict(X), rtol=1e-12, atol=1e-12)
+
+
+def test_integer_weights_equal_repeated_rows():
+    X, y = skewed(150, 9)
+    X = np.round(X * 2) / 2  # few distinct values: the same histogram bins either way
+    w = np.random.default_rng(10).integers(1, 4, len(y))
+    # LightGBM counts rows, not weights, in min_data_in_leaf and min_data_in_bin
+    kw = {**KW, "min_child_samples": 1, "min_data_in_bin": 1, "n_estimators": 5}
+    obj = boostobj.quantile(0.25)
+    weighted = LGBMRegressor(objective=obj, **kw).fit(X, y, sample_weight=w.astype(float)).predict(X)
+    repeated = LGBMRegressor(objective=obj, **kw).fit(np.repeat(X, w, 0), np.repeat(y, w)).predict(X)
+    unweighted = LGBMRegressor(objective=obj, **kw).fit(X, y).predict(X)
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-6, atol=1e-6)
+    assert np.abs(weighted - unweighted).max() > 0.1
+
+
+@pytest.mark.parametrize("setting", [{"boosting_type": "dart"}, {"monotone_constraints": [1, 0]},
+                                     {"linear_tree": True}, {"leaf_refit": False}])
+def test_no_refit_where_it_would_not_be_exact(setting):
+    X, y = skewed(300, 11)
+    a = LGBMRegressor(objective=boostobj.quantile(0.3), random_state=0, **KW, **setting).fit(X, y)
+    off = {**setting, "leaf_refit": False}
+    b = LGBMRegressor(objective=boostobj.quantile(0.3), random_state=0, **KW, **off).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    c = LGBMRegressor(objective=boostobj.quantile(0.3), random_state=0, **KW).fit(X, y)
+    assert not np.allclose(a.predict(X), c.predict(X))  # the default refits, and that differs
+
+
+def test_builtin_metric_warns_and_trains_without_refit():
+    X, y = skewed(300, 12)
+    with pytest.warns(UserWarning, match="leaf_refit=False"):
+        a = LGBMRegressor(objective=boostobj.quantile(0.3), metric="l1", **KW).fit(X, y, eval_set=[(X[:50], y[:50])])
+    b = LGBMRegressor(objective=boostobj.quantile(0.3), leaf_refit=False, metric="l1", **KW).fit(
+        X, y, eval_set=[(X[:50], y[:50])])
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_param_is_an_estimator_param_lightgbm_never_sees():
+    X, y = skewed(200, 13)
+    m = LGBMRegressor(objective=boostobj.quantile(0.3), leaf_refit=False, **KW)
+    assert clone(m).get_params()["leaf_refit"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # LightGBM warns on unknown parameters
+        m.fit(X, y)
+    assert "leaf_refit" not in m.booster_.params
+
+
+def test_two_threads_train_what_one_does():
+    data = [skewed(400, s) for s in (14, 15)]
+    est = LGBMRegressor(objective=boostobj.quantile(0.1), **KW)
+    alone = [clone(est).fit(X, y).predict(X) for X, y in data]
+    out: list = [None, None]
+
+    def fit(i):
+        X, y = data[i]
+        out[i] = clone(est).fit(X, y).predict(X)
+
+    threads = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(alone, out):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_interval_regressor_inherits_the_refit():
+    X, y = skewed(600, 16)
+    m = boostobj.IntervalRegressor(backend="lightgbm", n_estimators=20, conformal=False, random_state=0,
+                                   max_depth=3).fit(X, y)
+    model = m.model_
+    alphas = list(model.objective.base_loss._alphas)
+    assert_leaves_are_quantiles(model, X, y, alphas, [1, 19])
+
+
+def test_helpers_name_what_blocks_the_refit():
+    assert refit_blockers({"boosting_type": "gbdt"}) == []
+    assert "rescales" in refit_blockers({"boosting": "rf"})[0]
+    assert refit_blockers({"monotone_constraints": [0, 0]}) == []
+    assert builtin_metrics({"metric": "None"}, None) == []
+    assert builtin_metrics({"metric": ["l1", "quantile"]}, ["l2", len]) == ["l1", "quantile", "l2"]
+    with pytest.raises(ValueError, match="no exact leaf refit"):
+        LeafRefit(boostobj.huber(1.0).base_loss, np.zeros((3, 1)))

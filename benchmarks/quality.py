@@ -56,7 +56,10 @@ noise, 2000 / 5000 rows, delta = 1; *diabetes*, scikit-learn's bundled 442
 rows, random 70/30 splits, delta = 30 (labels 25-346); *heteroscedastic*
 (quantile rows only), scikit-learn's "Prediction Intervals for Gradient
 Boosting Regression" data, y = x sin x + lognormal noise whose sigma grows
-with x (right-skewed: the 0.05 level is the short tail), 1000 / 5000 rows. Binary: *digits 8 vs
+with x (right-skewed: the 0.05 level is the short tail), 1000 / 5000 rows;
+real skewed data shipped by statsmodels (quantile rows only, random 70/30
+splits, used for no tuning): *engel*, 235 households' food expenditure vs
+income, and *randhie*, 20190 person-years of outpatient visits. Binary: *digits 8 vs
 rest* (scikit-learn's bundled digits, about 10% positives, random stratified
 70/30 splits) and *logistic*, a synthetic problem with a known ground truth
 P(y=1|x) = sigmoid(-3 + 1.5 sin(2 x0) + x1 - 0.5 x2^2 + x3 x4), x ~ N(0, I_10)
@@ -112,7 +115,9 @@ ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # issue 10's g
 # every XGBoost column names the installed version: built-ins changed between 3.2 and 3.4
 XGB = f"XGB {xgb.__version__}"
 XGB_QUANTILE = f"{XGB} reg:quantileerror"
-QUANTILE_ONLY = ("heteroscedastic",)  # datasets with quantile rows only
+# datasets with quantile rows only; engel and randhie are real skewed data that statsmodels
+# ships (installed with boostobj's dev extra; skipped without it), never used to tune anything
+QUANTILE_ONLY = ("heteroscedastic", "engel", "randhie")
 GAMMAS = (1.0, 2.0)
 CONTROL_GAMMA = 0.0  # focal with gamma 0 is the logistic / softmax loss: a control row, not a goal
 SCALES = (1.0, 1000.0)
@@ -133,6 +138,7 @@ class Config:
     n_test: int = 5000
     n_test_logistic: int = 10000
     n_hetero: int = 1000
+    n_real: int | None = None  # rows kept of the statsmodels data (None: all)
     alphas: tuple = ALPHAS
     datasets: tuple | None = None  # None: all
     sections: tuple = ("quantile", "huber", "log_cosh", "exponential", "focal", "focal_multi")
@@ -140,7 +146,7 @@ class Config:
 
 def quick_config() -> Config:
     return Config(seeds=1, rounds=50, n_sinc=500, n_friedman=500, n_logistic=2000, n_test=2000,
-                  n_test_logistic=4000)
+                  n_test_logistic=4000, n_real=2000)
 
 
 # ---- the models ---------------------------------------------------------------------
@@ -208,6 +214,35 @@ def regression_splits(cfg: Config, seed: int) -> Iterator[tuple[str, Split]]:
     X, y, f = heteroscedastic(cfg.n_hetero + cfg.n_test, rng)
     n = cfg.n_hetero
     yield "heteroscedastic", Split(X[:n], y[:n], X[n:], y[n:], f[n:])
+
+    for name in ("engel", "randhie"):
+        data = statsmodels_data(name)
+        if data is not None:
+            X, y = data
+            if cfg.n_real and len(y) > cfg.n_real:  # --quick: a random subset
+                keep = np.random.default_rng([seed, 5]).choice(len(y), cfg.n_real, replace=False)
+                X, y = X[keep], y[keep]
+            Xa, Xt, ya, yt = train_test_split(X, y, test_size=0.3, random_state=seed)
+            yield name, Split(Xa, ya, Xt, yt)
+
+
+def statsmodels_data(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Real right-skewed data that statsmodels ships (no download); None without statsmodels.
+
+    engel: Engel's 235 Belgian households, food expenditure vs income (the
+    classic quantile-regression data, Koenker & Bassett 1982). randhie: the
+    RAND Health Insurance Experiment, 20190 person-years, outpatient visits
+    (a count: median 1, up to 77) vs 9 covariates.
+    """
+    try:
+        from statsmodels import datasets
+    except ImportError:
+        return None
+    if name == "engel":
+        df = datasets.engel.load_pandas().data
+        return df[["income"]].to_numpy(float), df["foodexp"].to_numpy(float)
+    df = datasets.randhie.load_pandas().data
+    return df.drop(columns="mdvis").to_numpy(float), df["mdvis"].to_numpy(float)
 
 
 def heteroscedastic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

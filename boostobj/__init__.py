@@ -102,8 +102,9 @@ def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> 
     ``eps`` guards the MM curvature 1/(2|r|) near r = 0: residuals below
     eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
     start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
-    or 8 where the LightGBM drop-ins refit each leaf to its exact residual
-    quantile (``boostobj.leaf_refit``).
+    and where the LightGBM drop-ins refit each leaf to its exact residual
+    quantile (``boostobj.leaf_refit``) a guard of 8 label scales at every
+    level, nearly flat curvature for growing the trees.
 
     >>> import numpy as np, boostobj
     >>> boostobj.quantile([0.1, 0.9]).init_score(np.arange(11.0)).tolist()

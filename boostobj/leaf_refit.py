@@ -23,7 +23,9 @@ saved. Built-in (string) metrics are computed inside LightGBM from its
 cache, so the drop-ins do not refit when one is asked for (they warn).
 
 ``boostobj.sklearn.LGBMRegressor`` uses it (hence ``IntervalRegressor`` with
-the LightGBM backend); ``leaf_refit=False`` turns it off. It is exact for
+the LightGBM backend) and grows the trees with ``loss.for_leaf_refit()``
+(for the quantile loss a flatter curvature, see ``Quantile``);
+``leaf_refit=False`` turns it off. It is exact for
 plain gradient boosting only: the drop-ins leave it out for ``dart`` and
 ``rf`` (which rescale or average trees), ``linear_tree`` (linear leaves)
 and monotone constraints (a refit leaf could break them). Leaves are refit
@@ -62,6 +64,7 @@ _MAX_DELTA = ("max_delta_step", "max_tree_output", "max_leaf_output")
 _BOOSTING = ("boosting", "boosting_type", "boost")
 _MONOTONE = ("monotone_constraints", "mc", "monotone_constraint", "monotonic_cst")
 _METRIC = ("metric", "metrics", "metric_types")
+_THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 _NO_METRIC = {None, "", "none", "null", "custom", "na"}
 
 
@@ -167,8 +170,12 @@ class LeafRefit:
         lr = _param(params, _LEARNING_RATE, 0.1)
         lam = _param(params, _LAMBDA_L2, 0.0)
         cap = _param(params, _MAX_DELTA, 0.0)
-        leaves = [np.asarray(booster.predict(X, start_iteration=iteration, num_iteration=1, pred_leaf=True),
-                             dtype=np.intp).reshape(-1, k) for X in self.data]
+        # Booster.predict takes no thread count from the training params: without one, OpenMP's
+        # default (every core) competes with the training threads
+        threads = next((int(params[n]) for n in _THREADS if params.get(n) is not None), 0)
+        leaves = [np.asarray(booster.predict(X, start_iteration=iteration, num_iteration=1, pred_leaf=True,
+                                             num_threads=threads), dtype=np.intp).reshape(-1, k)
+                  for X in self.data]
         margins = [m.reshape(len(m), -1) for m in self.margins]  # views: (n, K)
         for j in range(k):
             tree = iteration * k + j

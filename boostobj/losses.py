@@ -109,8 +109,10 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
     out = np.full(n_groups, np.nan)
     if not len(values):
         return out
-    order = np.argsort(values, kind="stable")
-    order = order[np.argsort(groups[order], kind="stable")]  # by group, ascending values within
+    order = np.argsort(values)  # NumPy's vectorised sort; ties need no stable order
+    # then stably by group: NumPy radix-sorts 16-bit integers (5x faster than intp)
+    small = groups.astype(np.int16) if n_groups <= np.iinfo(np.int16).max else groups
+    order = order[np.argsort(small[order], kind="stable")]  # by group, ascending values within
     v = values[order]
     w = np.ones(len(v)) if weights is None else weights[order]
     total = np.bincount(groups[order], weights=w, minlength=n_groups)
@@ -531,11 +533,17 @@ class Quantile(Loss):
     result.
 
     ``eps=None`` (the default) means 0.5 when the leaves are Newton steps
-    on this curvature (every entry point but one), and ``REFIT_EPS`` = 8 in
-    the LightGBM drop-ins, which set each leaf to its rows' exact residual
-    quantile after the tree is grown (``boostobj.leaf_refit``): there the
-    curvature only shapes the splits, and a flatter one over-fits the tails
-    of small data less (``benchmarks/results/leaf_refit.md``).
+    on this curvature (every entry point but one). The LightGBM drop-ins set
+    each leaf to its rows' exact residual quantile after the tree is grown
+    (``boostobj.leaf_refit``); there the curvature only shapes the splits,
+    and by default they grow the trees with the guard ``REFIT_GUARD`` = 8
+    label scales at every level: nearly flat curvature, as LightGBM's own
+    quantile objective grows its trees, that still down-weights rows beyond
+    8 typical residuals. Measured against the guard eps = 8 with the level
+    factor, eps = 2 / (2 min(alpha, 1 - alpha)), flat curvature and eps =
+    0.5, over 9 levels 0.01-0.99 and four data sets, it was the only one
+    within 1.014 of LightGBM's built-in everywhere (the level factor's small
+    guards over-fit the extreme levels of 309 diabetes rows: 1.27-1.91).
 
     Rows near the fit get up to :math:`1/(2\epsilon)`, 20 times the curvature
     at a typical start residual for alpha 0.05 or 0.95, and the mean grows as
@@ -554,7 +562,7 @@ class Quantile(Loss):
     normalize_per_round = True
     exact_leaf_refit = True
     DEFAULT_EPS = 0.5
-    REFIT_EPS = 8.0
+    REFIT_GUARD = 8.0
 
     def __init__(self, alpha: float | Sequence[float] = 0.5, eps: float | None = None):
         self.alpha, self._alphas, self.multi = _check_levels(alpha)
@@ -580,8 +588,12 @@ class Quantile(Loss):
         return grouped_weighted_quantile(residual, weight, leaf, n_leaves, float(self._alphas[k]))
 
     def for_leaf_refit(self):
-        """The same levels with the guard ``REFIT_EPS`` unless ``eps`` was given."""
-        return self if self._eps_given is not None else Quantile(self.alpha, self.REFIT_EPS)
+        """The same levels with the guard ``REFIT_GUARD`` x scale at every level, unless ``eps`` was given."""
+        if self._eps_given is not None:
+            return self
+        grower = Quantile(self.alpha)
+        grower._guards = np.full_like(self._guards, self.REFIT_GUARD)
+        return grower
 
     def _alpha_row(self, xp, m):
         # an array in the margin's dtype, so float32 margins give float32 gradients

@@ -412,9 +412,9 @@ class Objective:
         Example
         -------
         >>> import boostobj
-        >>> obj = boostobj.quantile(0.9)
-        >>> obj.with_loss(obj.base_loss.for_leaf_refit())
-        boostobj.quantile(alpha=0.9, eps=8.0)
+        >>> from boostobj.losses import Quantile
+        >>> boostobj.quantile(0.9).on_device("cuda").with_loss(Quantile(0.9, eps=2.0))
+        boostobj.quantile(alpha=0.9, eps=2.0).on_device('cuda')
         """
         return Objective(loss, self.factory, self._start, self.device)
 

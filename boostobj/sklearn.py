@@ -528,12 +528,13 @@ class _LGBMMixin:
     def _growing_with(self, grower: Objective, fit: Any) -> Any:
         """``fit`` with ``self.objective`` set to ``grower`` while it runs."""
         def run(*args: Any, **kw: Any) -> Any:
-            objective_was = self.objective  # type: ignore[attr-defined]
-            self.objective = grower  # type: ignore[attr-defined]
+            # LightGBM trains with its private copy _objective (set with the params)
+            was = self.objective, self._objective  # type: ignore[attr-defined]
+            self.objective = self._objective = grower  # type: ignore[attr-defined]
             try:
                 return fit(*args, **kw)
             finally:
-                self.objective = objective_was  # type: ignore[attr-defined]
+                self.objective, self._objective = was  # type: ignore[attr-defined]
         return run
 
     task_ = "regression"

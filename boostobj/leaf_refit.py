@@ -31,6 +31,15 @@ plain gradient boosting only: the drop-ins leave it out for ``dart`` and
 and monotone constraints (a refit leaf could break them). Leaves are refit
 from every training row, also those left out of a bagging round.
 
+With ``lgb.train`` pass the callback yourself, with the raw data of the
+training set and of each validation set, and grow with the refit's loss::
+
+    obj = boostobj.quantile(0.1)
+    grower = obj.with_loss(obj.base_loss.for_leaf_refit())
+    bst = lgb.train({"objective": grower, "metric": "None"}, obj.dataset(X, y), 100,
+                    valid_sets=[obj.dataset(X_valid, y_valid, reference=train)], feval=obj.metric,
+                    callbacks=[LeafRefit(obj.base_loss, X, [X_valid])])
+
 Example
 -------
 >>> import numpy as np, boostobj

@@ -236,6 +236,29 @@ def test_interval_regressor_inherits_the_refit():
     assert_leaves_are_quantiles(model, X, y, alphas, [1, 19])
 
 
+def test_lgb_train_with_the_callback():
+    """The native entry point, as the module docstring shows it: leaves refit, eval on the refit model."""
+    X, y = skewed(500, 18)
+    Xv, yv = skewed(300, 19)
+    obj = boostobj.quantile(0.1)
+    grower = obj.with_loss(obj.base_loss.for_leaf_refit())
+    train = obj.dataset(X, y)
+    evals: dict = {}
+    bst = lgb.train({"objective": grower, "metric": "None", "verbose": -1, "num_threads": 1,
+                     "num_leaves": 8, "max_depth": 3}, train, 20,
+                    valid_sets=[obj.dataset(Xv, yv, reference=train)], feval=obj.metric,
+                    callbacks=[LeafRefit(obj.base_loss, X, [Xv]), lgb.record_evaluation(evals)])
+    start = obj.init_score(y)
+    for t in (1, 10, 19):
+        before = bst.predict(X, num_iteration=t) + start
+        leaf = bst.predict(X, start_iteration=t, num_iteration=1, pred_leaf=True).ravel()
+        for i in np.unique(leaf):
+            q = np.quantile((y - before)[leaf == i], 0.1, method="inverted_cdf")
+            assert bst.get_leaf_output(t, int(i)) == pytest.approx(0.1 * q, rel=1e-6, abs=1e-9)
+    (name,) = evals["valid_0"]
+    assert evals["valid_0"][name][-1] == pytest.approx(obj.loss(yv, bst.predict(Xv) + start), rel=1e-6)
+
+
 def test_helpers_name_what_blocks_the_refit():
     assert refit_blockers({"boosting_type": "gbdt"}) == []
     assert "rescales" in refit_blockers({"boosting": "rf"})[0]

@@ -117,10 +117,23 @@ def test_the_default_grows_with_the_refit_guard():
     fit = lambda obj, **kw: LGBMRegressor(objective=obj, **KW, **kw).fit(X, y).predict(X)  # noqa: E731
     default = fit(boostobj.quantile(0.1))
     assert not np.allclose(default, fit(boostobj.quantile(0.1, eps=0.5)))
-    # the guard 8 x scale at level 0.1 is eps = 8 / (2 x 0.1) in the documented formula
-    np.testing.assert_allclose(default, fit(boostobj.quantile(0.1, eps=40.0)), rtol=1e-6, atol=1e-6)
+    # the grower's curvature is eps / max(|r|, eps), eps = 8 label scales: flat near the fit
+    grower = boostobj.quantile(0.1).base_loss.for_leaf_refit()
+    g, h = grower.grad_curvature(np, y, np.full_like(y, np.median(y)), 1.0)
+    r = y - np.median(y)
+    np.testing.assert_array_equal(h, np.minimum(1.0, 8.0 / np.abs(r)))
+    np.testing.assert_array_equal(g, np.where(r <= 0, 0.9, -0.1))
     newton = fit(boostobj.quantile(0.1), leaf_refit=False)
     np.testing.assert_array_equal(newton, fit(boostobj.quantile(0.1, eps=0.5), leaf_refit=False))
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.5, [0.05, 0.95]])
+def test_refit_models_are_scale_equivariant(alpha):
+    X, y = skewed(200, 20)  # small data, extreme level: many exactly tied splits
+    kw = {**KW, "n_estimators": 100, "min_child_samples": 5}
+    a = LGBMRegressor(objective=boostobj.quantile(alpha), **kw).fit(X, y).predict(X)
+    b = LGBMRegressor(objective=boostobj.quantile(alpha), **kw).fit(X, 1000 * y).predict(X) / 1000
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
 
 
 def test_eval_results_and_early_stopping_see_the_refit_model():

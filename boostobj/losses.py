@@ -639,21 +639,20 @@ class QuantileRefitGrowth(Quantile):
 
     .. math::
         g = -\alpha \text{ if } r > 0 \text{ else } 1 - \alpha,
-        \quad h = \epsilon / \max(|r|, \epsilon),\quad \epsilon = 8 s
+        \quad h = \epsilon / (\epsilon + |r|),\quad \epsilon = 8 s
 
     Under an exact leaf refit (``boostobj.leaf_refit``) the curvature only
-    shapes the splits. This is the MM curvature of ``Quantile`` with the
-    guard ``REFIT_GUARD`` = 8 label scales s at every level, times the
-    constant 2 epsilon: 1 within the guard, as LightGBM's own quantile
-    objective grows its trees, and down-weighting rows beyond 8 typical
-    residuals. Gradient and curvature are scale-free numbers (no
-    normalisation: the curvature is about 1 per row already, so
-    ``lambda`` and ``min_child_weight`` count rows), and exactly so: -alpha,
-    1 - alpha and 1.0 are the same floats at every label scale, so the many
-    exactly tied splits of these discrete gradients break the same way and
-    the refit model is scale-equivariant (with the normalised curvature the
-    ties broke by rounding, and labels x1000 changed engel's 1% quantile
-    model by up to 39%).
+    shapes the splits. This one is nearly flat near the fit (1 at r = 0, 1/2
+    at 8 label scales s), as LightGBM's own quantile objective grows its
+    trees, and falls off as epsilon / |r| beyond, like the MM curvature of
+    ``Quantile`` with the guard ``REFIT_GUARD`` = 8 s at every level, which
+    down-weights far outliers. It is strictly decreasing in |r|: with a
+    curvature exactly flat inside the guard the discrete gradients made
+    many splits tie exactly, and rounding broke the ties differently at
+    another label scale (labels x1000 changed engel's 1% quantile model by
+    up to 39%). No normalisation: the curvature is at most 1 per unit of
+    weight, so ``lambda`` and ``min_child_weight`` count rows (the drop-ins
+    pass weights of mean 1 under the refit).
     """
 
     normalize_curvature = False
@@ -668,7 +667,7 @@ class QuantileRefitGrowth(Quantile):
         g = xp.astype(r <= 0, r.dtype) - self._alpha_row(xp, m)
         floor = float(np.sqrt(xp.finfo(m.dtype).smallest_normal))
         eps = xp.maximum(xp.asarray(self.REFIT_GUARD * np.asarray(scale), dtype=m.dtype), floor)
-        return g, _floor(xp, eps / xp.maximum(xp.abs(r), eps))
+        return g, _floor(xp, eps / (eps + xp.abs(r)))
 
     def numpy_kernel(self, t, m, scale, g, h, scratch):
         return Loss.numpy_kernel(self, t, m, scale, g, h, scratch)  # the reference: not a hot path

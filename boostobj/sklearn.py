@@ -472,6 +472,11 @@ class _LGBMMixin:
             # grow the trees with the loss made for a refit; the record keeps the user's objective
             kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [refit]
             fit = self._growing_with(obj.with_loss(obj.base_loss.for_leaf_refit()), fit)
+            if sample_weight is not None and np.size(sample_weight):
+                # weights of mean 1, so equal weights are exactly 1.0: the refit growth's
+                # gradients are discrete, and other floats would break its tied splits otherwise
+                w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+                sample_weight = w / np.mean(w)
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             self._boostobj_extra = {}
             try:

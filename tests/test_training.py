@@ -156,6 +156,11 @@ def test_weights_act_like_repeated_rows(name, entry):
     Xt = X[:50]
     # LightGBM counts rows (not weights) in min_data_in_leaf and min_data_in_bin
     extra = {"min_data_in_leaf": 1, "min_data_in_bin": 1}
+    if entry == "LGBM sklearn" and name == "quantile":
+        # the objective's weights here; the drop-in's exact leaf refit has its own test
+        # (tests/test_leaf_refit.py): its discrete gradients make near-tied splits, which the
+        # last bits of weighted vs repeated sums break apart within 3 rounds on this data
+        extra["leaf_refit"] = False
     # few rounds: float32 sums over weights and over copies differ in the last
     # bits, and over many rounds leaf-wise growth can break a near-tie apart
     weighted = train_margin(entry, obj, kind, X, y, w, Xt, extra, rounds=5)

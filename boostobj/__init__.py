@@ -103,8 +103,8 @@ def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> 
     eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
     start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
     and where the LightGBM drop-ins refit each leaf to its exact residual
-    quantile (``boostobj.leaf_refit``) a guard of 8 label scales at every
-    level, nearly flat curvature for growing the trees.
+    quantile (``boostobj.leaf_refit``) they grow the trees on a nearly flat
+    curvature (``boostobj.losses.QuantileRefitGrowth``).
 
     >>> import numpy as np, boostobj
     >>> boostobj.quantile([0.1, 0.9]).init_score(np.arange(11.0)).tolist()

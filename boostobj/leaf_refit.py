@@ -65,7 +65,7 @@ import numpy as np
 
 from boostobj.losses import Loss
 
-__all__ = ["LeafRefit", "refit_blockers"]
+__all__ = ["LeafRefit", "builtin_metrics", "refit_blockers"]
 
 _LEARNING_RATE = ("learning_rate", "shrinkage_rate", "eta")
 _LAMBDA_L2 = ("lambda_l2", "reg_lambda", "lambda", "l2_regularization")
@@ -85,7 +85,11 @@ def _param(params: dict, names: Sequence[str], default: float) -> float:
 
 
 def builtin_metrics(params: dict, eval_metric: Any = None) -> list[str]:
-    """The built-in (string) metrics LightGBM would compute from its own cached scores."""
+    """The built-in (string) metrics LightGBM would compute from its own cached scores.
+
+    >>> builtin_metrics({"metric": "l1,quantile"}, ["None", len])
+    ['l1', 'quantile']
+    """
     found: list[str] = []
     for value in [params.get(k) for k in _METRIC] + [eval_metric]:
         for m in value if isinstance(value, (list, tuple)) else [value]:
@@ -95,7 +99,11 @@ def builtin_metrics(params: dict, eval_metric: Any = None) -> list[str]:
 
 
 def refit_blockers(params: dict) -> list[str]:
-    """Why an exact refit would not be exact under these LightGBM params (empty: it is)."""
+    """Why an exact refit would not be exact under these LightGBM params (empty: it is).
+
+    >>> refit_blockers({"boosting_type": "dart", "monotone_constraints": [0, 1]})
+    ["boosting_type='dart' rescales or averages trees", 'monotone_constraints could be broken by a refit leaf']
+    """
     out = []
     for k in _BOOSTING:
         if params.get(k) is not None and str(params[k]).lower() not in ("gbdt", "gbrt", "goss"):

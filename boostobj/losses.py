@@ -109,9 +109,20 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
     out = np.full(n_groups, np.nan)
     if not len(values):
         return out
-    order = np.argsort(values)  # NumPy's vectorised sort; ties need no stable order
-    # then stably by group: NumPy radix-sorts 16-bit integers (5x faster than intp)
+    # NumPy radix-sorts 16-bit integers stably (5x faster than intp)
     small = groups.astype(np.int16) if n_groups <= np.iinfo(np.int16).max else groups
+    if weights is None:
+        # without weights the quantile is the ceil(q n)-th smallest: one selection per group
+        # (np.partition, linear) instead of a sort of all rows
+        counts = np.bincount(groups, minlength=n_groups)
+        ends = np.cumsum(counts)
+        v = values[np.argsort(small, kind="stable")]
+        for j in np.flatnonzero(counts):
+            n = int(counts[j])
+            k = min(max(int(np.ceil(q * n)) - 1, 0), n - 1)
+            out[j] = np.partition(v[ends[j] - n:ends[j]], k)[k]
+        return out
+    order = np.argsort(values)  # NumPy's vectorised sort; ties need no stable order
     order = order[np.argsort(small[order], kind="stable")]  # by group, ascending values within
     v = values[order]
     w = np.ones(len(v)) if weights is None else weights[order]

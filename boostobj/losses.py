@@ -56,8 +56,15 @@ Array = Any
 # keeps hessians strictly positive where the exact value underflows.
 CURVATURE_FLOOR = 1e-16
 _F32_MAX = np.float32(np.finfo(np.float32).max)
-# the quantile guard's lower bound in float32 (sqrt of tiny: weights / guard stay finite)
-_F32_SQRT_TINY = np.float32(np.sqrt(np.finfo(np.float32).smallest_normal))
+
+
+def _guard_floor(xp: Any, dtype: Any) -> float:
+    """The least curvature guard in ``dtype``: sqrt of its tiny, so weights / guard stay finite."""
+    return float(np.sqrt(xp.finfo(dtype).smallest_normal))  # Array API name of tiny
+
+
+# the quantile guard's lower bound in float32, for the in-place kernel
+_F32_SQRT_TINY = np.float32(_guard_floor(np, np.float32))
 
 
 def _floor(xp: Any, h: Array) -> Array:
@@ -610,9 +617,8 @@ class Quantile(Loss):
         a = self._alpha_row(xp, m)
         g = xp.astype(r <= 0, r.dtype) - a  # -alpha above the fit, 1 - alpha at or below
         # the guard stays above sqrt(tiny) of the dtype, so weights times 1/eps stay finite
-        floor = float(np.sqrt(xp.finfo(m.dtype).smallest_normal))  # Array API name of tiny
         guard = xp.asarray(self._guards if self.multi else self._guards[0], dtype=m.dtype)
-        eps = xp.maximum(guard * xp.asarray(scale, dtype=m.dtype), floor)
+        eps = xp.maximum(guard * xp.asarray(scale, dtype=m.dtype), _guard_floor(xp, m.dtype))
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
 
@@ -674,8 +680,8 @@ class QuantileRefitGrowth(Quantile):
     def grad_curvature(self, xp, t, m, scale):
         r = t - m
         g = xp.astype(r <= 0, r.dtype) - self._alpha_row(xp, m)
-        floor = float(np.sqrt(xp.finfo(m.dtype).smallest_normal))
-        eps = xp.maximum(xp.asarray(self.REFIT_GUARD * np.asarray(scale), dtype=m.dtype), floor)
+        eps = xp.maximum(xp.asarray(self.REFIT_GUARD * np.asarray(scale), dtype=m.dtype),
+                         _guard_floor(xp, m.dtype))
         return g, _floor(xp, eps / (eps + xp.abs(r)))
 
     def numpy_kernel(self, t, m, scale, g, h, scratch):

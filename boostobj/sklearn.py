@@ -402,6 +402,19 @@ def _two_columns(p: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
 
+def _eval_pairs(kwargs: dict) -> list:
+    """The (X, y) eval sets of a LightGBM ``fit`` call, read as LightGBM reads them.
+
+    ``eval_set``: one pair or a list of pairs; ``eval_X`` / ``eval_y``
+    (LightGBM >= 4.7): one set, or several as tuples of equal length.
+    """
+    eval_set = kwargs.get("eval_set")
+    if eval_set is None and kwargs.get("eval_y") is not None:
+        ex, ey = kwargs.get("eval_X"), kwargs["eval_y"]
+        return list(zip(ex, ey)) if isinstance(ey, tuple) else [(ex, ey)]
+    return [eval_set] if isinstance(eval_set, tuple) else list(eval_set or [])
+
+
 class _LGBMMixin:
     """Init score in, baked into the first trees, metric and num_class set."""
 
@@ -433,14 +446,8 @@ class _LGBMMixin:
                           UserWarning, stacklevel=4)
         if blockers:
             return None
-        eval_set = kwargs.get("eval_set")
-        if eval_set is None and kwargs.get("eval_X") is not None:  # LightGBM >= 4.7
-            ex, ey = kwargs["eval_X"], kwargs["eval_y"]
-            eval_set = list(zip(ex, ey)) if isinstance(ex, tuple) else [(ex, ey)]
-        if isinstance(eval_set, tuple):
-            eval_set = [eval_set]
         # LightGBM evaluates an eval set that *is* the training data on the training set
-        eval_X = [Xe for Xe, ye in eval_set or [] if not (Xe is X and ye is y)]
+        eval_X = [Xe for Xe, ye in _eval_pairs(kwargs) if not (Xe is X and ye is y)]
         return LeafRefit(obj.base_loss, X, eval_X)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
@@ -490,13 +497,7 @@ class _LGBMMixin:
         continuing = kwargs.get("init_model") is not None
         if not continuing:
             kwargs["init_score"] = obj.init_score_array(y_enc, sample_weight, n_outputs=k)
-        eval_set = kwargs.get("eval_set")
-        if isinstance(eval_set, tuple):
-            eval_set = [eval_set]
-        eval_ys = [ys for _, ys in eval_set] if eval_set else []
-        if kwargs.get("eval_y") is not None:  # LightGBM >= 4.7: eval_X / eval_y
-            eval_y = kwargs["eval_y"]
-            eval_ys = list(eval_y) if isinstance(eval_y, (list, tuple)) else [eval_y]
+        eval_ys = [ys for _, ys in _eval_pairs(kwargs)]
         if eval_ys and not continuing:
             kwargs["eval_init_score"] = [
                 np.broadcast_to(init, (len(ys),) + np.shape(init)).copy() for ys in eval_ys

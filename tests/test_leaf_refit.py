@@ -155,6 +155,23 @@ def test_eval_results_and_early_stopping_see_the_refit_model():
     np.testing.assert_array_equal(m.predict(Xv), m.predict(Xv, num_iteration=m.best_iteration_))
 
 
+@pytest.mark.parametrize("as_list", [False, True])
+def test_eval_X_eval_y_are_read_as_lightgbm_reads_them(as_list):
+    """LightGBM >= 4.7's eval_X / eval_y: one set, a plain list of labels included; tuples are several."""
+    if "eval_X" not in LGBMRegressor.fit.__doc__ + lgb.LGBMRegressor.fit.__doc__:
+        pytest.skip("this LightGBM has no eval_X / eval_y")
+    X, y = skewed(400, 21)
+    Xv, yv = skewed(200, 22)
+    obj = boostobj.quantile(0.2)
+    one = list(yv) if as_list else yv
+    m = LGBMRegressor(objective=obj, **KW).fit(X, y, eval_X=Xv, eval_y=one)
+    (name,) = m.evals_result_["valid_0"]
+    assert m.evals_result_["valid_0"][name][-1] == pytest.approx(obj.loss(yv, m.predict(Xv)), rel=1e-6)
+    two = LGBMRegressor(objective=obj, **KW).fit(X, y, eval_X=(Xv, X[:100]), eval_y=(yv, y[:100]))
+    assert two.evals_result_["valid_1"][name][-1] == pytest.approx(
+        obj.loss(y[:100], two.predict(X[:100])), rel=1e-6)
+
+
 def test_continued_training_refits_from_the_saved_model(tmp_path):
     X, y = skewed(500, 7)
     first = LGBMRegressor(objective=boostobj.quantile(0.2), **KW).fit(X, y)

@@ -46,7 +46,7 @@ from boostobj.device import normalize_device, resolve_device
 from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
 from boostobj.model_io import objective_from_record, record_of
-from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
+from boostobj.objective import UNBALANCE_KEYS, Objective, _check_weights, _truthy
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
 
@@ -479,10 +479,11 @@ class _LGBMMixin:
             # grow the trees with the loss made for a refit; the record keeps the user's objective
             kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [refit]
             fit = self._growing_with(obj.with_loss(obj.base_loss.for_leaf_refit()), fit)
-            if sample_weight is not None and np.size(sample_weight):
-                # weights of mean 1, so equal weights are exactly 1.0: the refit growth's
-                # gradients are discrete, and other floats would break its tied splits otherwise
-                w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            # weights of mean 1, so equal weights are exactly 1.0: the refit growth's gradients
+            # are discrete, and other floats would break its tied splits otherwise (checked
+            # first, so invalid weights get the objective's own message, not a NaN from the mean)
+            w = _check_weights(sample_weight, len(y_enc))
+            if w is not None:
                 sample_weight = w / np.mean(w)
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             self._boostobj_extra = {}

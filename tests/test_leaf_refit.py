@@ -290,6 +290,19 @@ def test_lgb_train_with_the_callback():
     assert evals["valid_0"][name][-1] == pytest.approx(obj.loss(yv, bst.predict(Xv) + start), rel=1e-6)
 
 
+@pytest.mark.parametrize("weights, message", [
+    (np.where(np.arange(300) < 150, -1.0, 1.0), "must be >= 0"),
+    (np.full(300, np.nan), "NaN or inf"),
+    (np.ones(5), "5 rows but y has 300"),
+])
+def test_bad_weights_get_their_own_message_under_the_refit(weights, message):
+    X, y = skewed(300, 23)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0/0 on the way to the error
+        with pytest.raises(ValueError, match=message):
+            LGBMRegressor(objective=boostobj.quantile(0.3), **KW).fit(X, y, sample_weight=weights)
+
+
 def test_helpers_name_what_blocks_the_refit():
     assert refit_blockers({"boosting_type": "gbdt"}) == []
     assert "rescales" in refit_blockers({"boosting": "rf"})[0]

@@ -39,7 +39,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from boostobj import _math
+from boostobj import _compiled, _math
+from boostobj._compiled import f32 as _f32
 from boostobj.link import (
     ClippedLinearLink,
     FocalLogitLink,
@@ -199,6 +200,13 @@ class Loss:
         ``scratch``, float32 work arrays of the block's length) where that is
         cheaper, and ``tests/test_fast_path.py`` holds every loss to the
         reference within float32 rounding.
+    compiled_row : scalar function or None
+        The same math for one row, ``compiled_row(t, m, p0, p1, p2) -> (g, h)``
+        on float32 scalars with the parameters of ``row_params(scale)``,
+        decorated with ``boostobj._compiled.scalar``. Where numba is
+        installed (the ``fast`` extra) the adapter runs it over all rows in
+        one compiled pass instead of ``numpy_kernel`` (``boostobj._compiled``);
+        ``tests/test_fast_path.py`` holds it to the reference too.
     exact_leaf_refit : bool
         True where ``leaf_values`` gives each leaf's exact loss-optimal value
         from its rows' residuals. The LightGBM drop-ins then grow each tree
@@ -221,6 +229,7 @@ class Loss:
     float64_margin = "exact"
     normalize_per_round = False
     exact_leaf_refit = False
+    compiled_row: Any = None
 
     # ---- labels -----------------------------------------------------------
     def n_outputs(self, y: np.ndarray | None = None) -> int:
@@ -271,6 +280,10 @@ class Loss:
             gg, hh = self.grad_curvature(np, t, m, scale)
         np.copyto(g, gg, casting="same_kind")
         np.copyto(h, hh, casting="same_kind")
+
+    def row_params(self, scale: Any) -> tuple[float, float, float] | None:
+        """The three parameters of ``compiled_row`` at this label scale; None: no compiled path here."""
+        return (0.0, 0.0, 0.0) if self.compiled_row is not None else None
 
     def fit_intercept_only(self, y: np.ndarray, w: np.ndarray | None, n_outputs: int) -> np.ndarray:
         """Loss-optimal constant margin (float64; shape () or (K,))."""
@@ -413,6 +426,11 @@ class SquaredError(Loss):
         g = m - t
         return g, xp.ones_like(g)
 
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(t, m, p0, p1, p2):
+        return m - t, _f32(1.0)
+
     def fit_intercept_only(self, y, w, n_outputs):
         return np.asarray(np.average(y, weights=w))
 
@@ -481,6 +499,18 @@ class LogCosh(Loss):
         np.fmin(h, np.float32(cap), out=h)  # ... which fmin replaces by the cap, as the reference
         np.clip(h, np.float32(CURVATURE_FLOOR), np.float32(cap), out=h)
 
+    def row_params(self, scale):
+        guard = self.eps * float(np.max(scale))
+        return (math.tanh(guard) / guard if guard > 0 else 1.0, CURVATURE_FLOOR, 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(t, m, cap, floor, p2):
+        u = m - t
+        th = _compiled.tanh32(u)
+        h = th / u if u != 0 else cap  # tanh(u)/u -> 1 at 0, and the cap is <= 1
+        return th, min(max(h, floor), cap)
+
 
 class Huber(Loss):
     r"""Huber loss with threshold ``delta`` (Huber 1964, Ann. Math. Statist.).
@@ -526,6 +556,15 @@ class Huber(Loss):
         # |r| clipped to [delta, delta / floor]: the curvature is >= the floor by construction
         np.clip(h, d, np.float32(min(self.delta / CURVATURE_FLOOR, float(_F32_MAX))), out=h)
         np.divide(d, h, out=h)
+
+    def row_params(self, scale):
+        return (self.delta, min(self.delta / CURVATURE_FLOOR, float(_F32_MAX)), 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(t, m, d, top, p2):
+        u = m - t  # -r: clip(-r) = -clip(r)
+        return min(max(u, -d), d), d / min(max(abs(u), d), top)
 
 
 class Quantile(Loss):
@@ -635,6 +674,19 @@ class Quantile(Loss):
         np.clip(h, eps, np.float32(0.5 / CURVATURE_FLOOR), out=h)  # floor by construction
         np.divide(np.float32(0.5), h, out=h)
 
+    def row_params(self, scale):
+        if self.multi:
+            return None  # (n, K) margins: the NumPy path
+        eps = max(np.float32(self._guards[0]) * np.float32(scale), _F32_SQRT_TINY)
+        return (self.alpha, float(eps), 0.5 / CURVATURE_FLOOR)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(t, m, alpha, eps, top):
+        r = t - m
+        g = (_f32(1.0) if r <= 0 else _f32(0.0)) - alpha
+        return g, _f32(0.5) / min(max(abs(r), eps), top)
+
     def fit_intercept_only(self, y, w, n_outputs):
         q = np.asarray(weighted_quantile(y, w, self._alphas if self.multi else self.alpha), dtype=np.float64)
         # The optimum is a label. XGBoost and LightGBM store labels in float32:
@@ -683,6 +735,8 @@ class QuantileRefitGrowth(Quantile):
         eps = xp.maximum(xp.asarray(self.REFIT_GUARD * np.asarray(scale), dtype=m.dtype),
                          _guard_floor(xp, m.dtype))
         return g, _floor(xp, eps / (eps + xp.abs(r)))
+
+    compiled_row = None  # the reference: not a hot path
 
     def numpy_kernel(self, t, m, scale, g, h, scratch):
         return Loss.numpy_kernel(self, t, m, scale, g, h, scratch)  # the reference: not a hot path
@@ -859,6 +913,16 @@ class Exponential(_BinaryLoss):
         np.multiply(u, h, out=g)
         np.multiply(h, np.float32(0.25), out=h)
         np.clip(h, np.float32(CURVATURE_FLOOR), _F32_MAX, out=h)
+
+    def row_params(self, scale):
+        return (_EXP_CLIP, CURVATURE_FLOOR, 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(t, m, clip, floor, p2):
+        u = t * _f32(-0.5)  # -s/2, exact
+        e = _compiled.exp32(min(u * m, clip))
+        return u * e, max(e * _f32(0.25), floor)
 
 
 class Focal(_BinaryLoss):
@@ -1081,6 +1145,19 @@ class Focal(_BinaryLoss):
         np.multiply(tmp, h, out=h)
         np.clip(h, f32(CURVATURE_FLOOR), _F32_MAX, out=h)
 
+    def row_params(self, scale):
+        if isinstance(self.alpha, tuple):
+            return None  # softmax: the NumPy path
+        # alpha_t = a s + b: alpha for s = +1, 1 - alpha for s = -1 (1 for both without alpha)
+        a, b = (0.0, 1.0) if self.alpha is None else (self.alpha - 0.5, 0.5)
+        return (self.gamma, a, b)
+
+    @property
+    def compiled_row(self):
+        # gamma fixed at compile time: a branch on it per row stops the loop vectorising (15x slower)
+        g = self.gamma
+        return _FOCAL_ROWS[int(g)] if g == int(g) and g in _FOCAL_ROWS else _FOCAL_ROWS[-1]
+
     # ---- multi-class kernels ----------------------------------------------
     def _class_alpha(self, xp, onehot, m):
         if self.alpha is None:
@@ -1139,6 +1216,52 @@ class Focal(_BinaryLoss):
                        bounds=[(-bound, bound)] * k, options={"gtol": 1e-12, "ftol": 1e-15})
         c = res.x - res.x.mean()
         return np.clip(c, -bound, bound)
+
+
+@_compiled.scalar
+def _focal_row(t, m, gam, a, b, power):
+    """Focal's binary ``grad_curvature`` for one row (the same exact forms: see there).
+
+    ``power``: gamma when it is an integer 0-4 (q^gamma by multiplication,
+    as the reference), else -1 (q^gamma = exp(-gamma softplus(z))); a
+    constant in each caller, so the compiler removes the other branches.
+    """
+    z = t * m
+    e = _compiled.exp32(-abs(z))
+    u = _f32(1.0) + e
+    d = _f32(1.0) / u
+    p_t = d if z >= 0 else e * d
+    q = e * d if z >= 0 else d
+    # -log p_t = max(-z, 0) + log1p(e), with log1p(e) = log u + (e - (u - 1)) / u (u rounded)
+    big_l = max(-z, _f32(0.0)) + (_compiled.log32(u) + (e - (u - _f32(1.0))) * d)
+    at = a * t + b
+    if power == 0:
+        aq = at
+    elif power == 1:
+        aq = at * q
+    elif power == 2:
+        aq = at * (q * q)
+    elif power == 3:
+        aq = at * (q * q * q)
+    elif power == 4:
+        aq = at * ((q * q) * (q * q))
+    else:
+        aq = at * _compiled.exp32(-gam * (big_l + z))
+    g = -t * aq * (gam * p_t * big_l + q)
+    if power == 0:
+        return g, max(aq * p_t * q, _f32(CURVATURE_FLOOR))
+    bracket = max(q * (_f32(1.0) + _f32(2.0) * gam) + gam * big_l * (gam * p_t - q), q)
+    return g, max(aq * p_t * bracket, _f32(CURVATURE_FLOOR))
+
+
+def _focal_row_for(power: int) -> Any:
+    def row(t, m, gam, a, b):
+        return _focal_row(t, m, gam, a, b, power)
+    row.__qualname__ = row.__name__ = f"focal_row_{power if power >= 0 else 'any'}"
+    return _compiled.scalar(row)
+
+
+_FOCAL_ROWS = {k: _focal_row_for(k) for k in (0, 1, 2, 3, 4, -1)}
 
 
 class Hinge(_BinaryLoss):

@@ -60,3 +60,10 @@ ALL_CASES = (
     + [pytest.param(f, "binary", id=k) for k, f in BINARY.items()]
     + [pytest.param(f, "multiclass", id=k) for k, f in MULTICLASS.items()]
 )
+
+# the same cases by name: {id: (factory, kind)}
+ALL_CASES_BY_NAME = {
+    **{k: (f, "regression") for k, f in REGRESSION.items()},
+    **{k: (f, "binary") for k, f in BINARY.items()},
+    **{k: (f, "multiclass") for k, f in MULTICLASS.items()},
+}

@@ -15,7 +15,8 @@ import pytest
 
 import boostobj
 import boostobj.objective as objective_module
-from cases import ALL_CASES, labels_for, margin_shape
+from boostobj import _compiled
+from cases import ALL_CASES, ALL_CASES_BY_NAME, labels_for, margin_shape
 
 
 def _reference(obj, y, m64, w):
@@ -34,7 +35,11 @@ def _reference(obj, y, m64, w):
 @pytest.mark.parametrize("make, kind", ALL_CASES)
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64], ids=["xgboost-f32", "lightgbm-f64"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_fast_path_matches_reference(make, kind, margin_dtype, weighted, monkeypatch):
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
+def test_fast_path_matches_reference(make, kind, margin_dtype, weighted, compiled, monkeypatch):
+    if compiled and not _compiled.ENABLED:
+        pytest.skip("numba (the fast extra) is not installed")
+    monkeypatch.setattr(_compiled, "ENABLED", compiled)
     monkeypatch.setattr(objective_module, "_BLOCK_ROWS", 96)  # several blocks, a ragged last one
     rng = np.random.default_rng(7)
     n = 1000
@@ -77,13 +82,8 @@ KERNEL_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(KERNEL_CASES))
-@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
-def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
-    make, kind = KERNEL_CASES[case]
-    loss = make().base_loss
-    rng = np.random.default_rng(11)
-    n = 4000
+def _kernel_inputs(kind, margin_dtype, n=4000, seed=11):
+    rng = np.random.default_rng(seed)
     extremes = np.array([1e6, -1e6, 1e3, -1e3, 88.0, -88.0, 30.0, -30.0, 0.0, 1e-30, -1e-30, 1e-8])
     if kind == "regression":
         t = rng.standard_t(2, n) * 10.0
@@ -94,7 +94,16 @@ def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
         t = np.where(rng.random(n) < 0.3, 1.0, -1.0)
         m = np.concatenate([rng.normal(size=n - len(extremes)) * 6.0, extremes])
         scale = np.ones(())
-    m = m.astype(margin_dtype)
+    return t, m.astype(margin_dtype), scale
+
+
+@pytest.mark.parametrize("case", list(KERNEL_CASES))
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
+    make, kind = KERNEL_CASES[case]
+    loss = make().base_loss
+    t, m, scale = _kernel_inputs(kind, margin_dtype)
+    n = len(t)
     residual = loss.float64_margin == "residual" and margin_dtype == np.float64
     t_in = t.astype(np.float64 if residual else np.float32)
     g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
@@ -109,3 +118,84 @@ def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
     assert np.isfinite(g).all() and np.isfinite(h).all() and (h > 0).all()
     for fast, ref in ((g, ref_g), (h, ref_h)):
         np.testing.assert_allclose(fast, ref, rtol=2e-5, atol=1e-30 + 1e-7 * float(np.max(np.abs(ref))))
+
+
+COMPILED_CASES = {**{k: v for k, v in ALL_CASES_BY_NAME.items()}, **KERNEL_CASES}
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.parametrize("case", list(COMPILED_CASES))
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
+    """The compiled pass (numba) equals the reference within float32 rounding, for every loss that has one."""
+    make, kind = COMPILED_CASES[case]
+    loss = make().base_loss
+    if kind == "multiclass" or loss.compiled_row is None:
+        pytest.skip("no compiled row kernel: the NumPy path")
+    t, m, scale = _kernel_inputs(kind, margin_dtype)
+    params = loss.row_params(scale)
+    if params is None:
+        pytest.skip("no compiled row kernel for these parameters: the NumPy path")
+    n = len(t)
+    residual = loss.float64_margin == "residual"
+    w = np.random.default_rng(3).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
+    g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    t_in = t.astype(np.float64 if residual and margin_dtype == np.float64 else np.float32)
+    y = t_in.copy()
+    changed = _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g, h, y, t_in)
+    assert changed is False
+    if residual:
+        ref_g, ref_h = loss.grad_curvature(np, (t_in - m).astype(np.float32).astype(np.float64), np.zeros(n), scale)
+    else:
+        ref_g, ref_h = loss.grad_curvature(np, t.astype(np.float32).astype(np.float64),
+                                           m.astype(np.float32).astype(np.float64), scale)
+    if w is not None:
+        ref_g, ref_h = ref_g * w, ref_h * w
+    assert np.isfinite(g).all() and np.isfinite(h).all() and (h > 0).all()
+    for fast, ref in ((g, ref_g), (h, ref_h)):
+        np.testing.assert_allclose(fast, ref, rtol=2e-5, atol=1e-30 + 1e-7 * float(np.max(np.abs(ref))))
+    # the fused label check sees one changed label, and nothing else changes
+    y[1234] += 1.0
+    g2, h2 = np.empty_like(g), np.empty_like(h)
+    assert _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g2, h2, y, t_in)
+    np.testing.assert_array_equal(g2, g)
+    # the per-round factor multiplies both, and the curvature sum is what the pass writes
+    if loss.normalize_per_round:  # the only users of the sum (each variant costs a compile)
+        total = _compiled.curvature_sum(loss.compiled_row, residual, t_in, m, w, 1.0, params)
+        np.testing.assert_allclose(total, np.sum(h, dtype=np.float64), rtol=1e-6)
+    _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g2, h2, factor=0.5)
+    np.testing.assert_allclose(g2, 0.5 * g, rtol=1e-6, atol=1e-38)
+    np.testing.assert_allclose(h2, 0.5 * h, rtol=1e-6, atol=1e-38)
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.parametrize("name, fn, ref, low, high", [
+    ("exp32", "exp32", np.exp, -103.0, 88.0),
+    ("log1p32", "log1p32", np.log1p, 0.0, 3e38),
+    ("tanh32", "tanh32", np.tanh, -50.0, 50.0),
+])
+def test_compiled_transcendentals_within_one_and_a_half_ulp(name, fn, ref, low, high):
+    """The vectorisable float32 exp, log1p and tanh against float64, over their whole range."""
+    import numba
+
+    f = getattr(_compiled, fn)
+
+    @numba.njit
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = f(x[i])
+
+    rng = np.random.default_rng(5)
+    mags = 10.0 ** rng.uniform(-38, np.log10(max(abs(low), abs(high))), 200_000)
+    x = np.concatenate([np.linspace(low, min(high, 1e3), 200_001), mags, -mags])
+    x = x[(x >= low) & (x <= high)].astype(np.float32)
+    out = np.empty_like(x)
+    apply(x, out)
+    exact = ref(x.astype(np.float64))
+    normal = np.abs(exact) >= np.finfo(np.float32).smallest_normal
+    ulp = np.spacing(np.abs(exact[normal]).astype(np.float32)).astype(np.float64)
+    err = np.abs(out[normal] - exact[normal]) / ulp
+    assert err.max() <= 1.5, (name, float(err.max()), x[normal][np.argmax(err)])
+    # below float32's normal range: 0 or a subnormal within one subnormal step
+    assert np.all(np.abs(out[~normal] - exact[~normal]) <= 2 * 2.0**-149)

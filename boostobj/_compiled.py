@@ -1,11 +1,11 @@
 """Compiled CPU kernels: one fused pass per objective call (numba, the ``fast`` extra).
 
-A loss may give a *row kernel*: ``row(t, m, p0, p1, p2) -> (g, h)`` on
-float32 scalars (encoded label, margin, three float32 parameters from
-``Loss.row_params``), the same math as its ``grad_curvature``, written for
-one row. ``grad_hess_rows`` runs it over a whole array in one compiled loop
-that reads the labels and the margin once and writes the gradient and the
-curvature once, with the weights, the float32 floor of the curvature and the
+A loss may give a *row kernel*: ``row(y, m, p0, p1, p2) -> (g, h)`` on
+float32 scalars (the label as stored, not encoded; the margin; three float32
+parameters from ``Loss.row_params``), the same math as its
+``grad_curvature``, written for one row. ``grad_hess_rows`` runs it over
+a whole array in one compiled loop that reads the labels and the margin
+once and writes the gradient and the curvature once, with the weights, the float32 floor of the curvature and the
 check that the framework's labels are still the ones the objective cached,
 all in the same pass. NumPy's in-place kernels (``Loss.numpy_kernel``) make
 one pass per operation instead: 5 for Huber, 25 for focal, each a read and a
@@ -229,28 +229,26 @@ if numba is not None:
     # Two loops, not one with a flag: a branch per row around a large inlined
     # row stops the loop vectorising too.
     @_loop(**_LOOP)
-    def _rows_residual(key, t, m, w, wk, p0, p1, p2, y_now, y_was, floor, k, g, h):
+    def _rows_residual(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
         bad = False
         for i in range(g.shape[0]):
             # the residual in the margin's precision, then rounded (float64_margin "residual")
-            gi, hi = _call_row(key, f32(t[i] - m[i]), f32(0.0), p0, p1, p2)
+            gi, hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)
             wi = wk if w is None else w[i]
             g[i] = gi * wi * k
             h[i] = min(max(hi * wi, floor), _F32_MAX) * k
-            if y_now is not None:  # the framework's labels still the cached ones, in the same pass
-                bad |= y_now[i] != y_was[i]
+            bad |= y[i] != y_was[i]  # the framework's labels still the cached ones, in the same pass
         return bad
 
     @_loop(**_LOOP)
-    def _rows_margin(key, t, m, w, wk, p0, p1, p2, y_now, y_was, floor, k, g, h):
+    def _rows_margin(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
         bad = False
         for i in range(g.shape[0]):
-            gi, hi = _call_row(key, f32(t[i]), f32(m[i]), p0, p1, p2)
+            gi, hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)
             wi = wk if w is None else w[i]
             g[i] = gi * wi * k
             h[i] = min(max(hi * wi, floor), _F32_MAX) * k
-            if y_now is not None:
-                bad |= y_now[i] != y_was[i]
+            bad |= y[i] != y_was[i]
         return bad
 
 
@@ -259,18 +257,18 @@ if numba is not None:
     _SUM = {**_LOOP, "fastmath": _FASTMATH | {"reassoc"}}
 
     @_loop(**_SUM)
-    def _sum_residual(key, t, m, w, wk, p0, p1, p2, floor):
+    def _sum_residual(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
-        for i in range(t.shape[0]):
-            hi = _call_row(key, f32(t[i] - m[i]), f32(0.0), p0, p1, p2)[1]
+        for i in range(y.shape[0]):
+            hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
     @_loop(**_SUM)
-    def _sum_margin(key, t, m, w, wk, p0, p1, p2, floor):
+    def _sum_margin(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
-        for i in range(t.shape[0]):
-            hi = _call_row(key, f32(t[i]), f32(m[i]), p0, p1, p2)[1]
+        for i in range(y.shape[0]):
+            hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
@@ -290,14 +288,6 @@ def _entry(loop: Any, args: tuple) -> Any:
     return entry
 
 
-def curvature_sum(row: Any, residual: bool, t: np.ndarray, m: np.ndarray, w: np.ndarray | None,
-                  wk: float, params: tuple) -> float:
-    """The sum of the weighted curvatures ``grad_hess_rows`` would write, in float64, reading only t and m."""
-    p0, p1, p2 = (f32(p) for p in params)
-    args = (_row_key(row), t, m, w, f32(wk), p0, p1, p2, _F32_TINY)
-    return float(_entry(_sum_residual if residual else _sum_margin, args)(*args))
-
-
 def _layout(a: np.ndarray | None) -> tuple | None:
     """What numba's type of an array argument depends on (cheaper than ``numba.typeof``)."""
     if a is None:
@@ -306,19 +296,61 @@ def _layout(a: np.ndarray | None) -> tuple | None:
     return a.dtype.char, a.ndim, f.c_contiguous, f.f_contiguous, f.aligned, f.writeable
 
 
-def grad_hess_rows(row: Any, residual: bool, t: np.ndarray, m: np.ndarray, w: np.ndarray | None,
-                   wk: float, params: tuple, g: np.ndarray, h: np.ndarray,
-                   y_now: np.ndarray | None = None, y_was: np.ndarray | None = None,
+class RowPass:
+    """The compiled passes of one row kernel, bound to everything that stays fixed between rounds.
+
+    Built once per (dataset, thread, argument layout); each round then calls
+    ``curvature_sum`` and ``run`` with the labels and the margin only.
+    ``w`` (float32 per-row weights, or None and the scalar ``wk``),
+    ``params`` (the three row parameters), ``y_was`` (the labels ``run``
+    compares the given ones with) and the float32 outputs ``g``, ``h`` are
+    fixed; ``residual``: the row gets ``(y - m, 0)``, the residual formed in
+    the margin's precision, then rounded to float32.
+    """
+
+    __slots__ = ("key", "w", "wk", "p0", "p1", "p2", "y_was", "g", "h", "_rows", "_sum")
+
+    def __init__(self, row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
+                 wk: float, params: tuple, y_was: np.ndarray, g: np.ndarray, h: np.ndarray):
+        self.key = _row_key(row)
+        self.w, self.wk = w, f32(wk)
+        self.p0, self.p1, self.p2 = (f32(p) for p in params)
+        self.y_was, self.g, self.h = y_was, g, h
+        common = (self.key, y, m, w, self.wk, self.p0, self.p1, self.p2)
+        self._rows = _entry(_rows_residual if residual else _rows_margin,
+                            (*common, y_was, _F32_TINY, f32(1.0), g, h))
+        self._sum = _entry(_sum_residual if residual else _sum_margin, (*common, _F32_TINY))
+
+    def curvature_sum(self, y: np.ndarray, m: np.ndarray) -> float:
+        """The sum of the weighted curvatures ``run`` would write, in float64, reading only y and m."""
+        return self._sum(self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, _F32_TINY)
+
+    def run(self, y: np.ndarray, m: np.ndarray, factor: float = 1.0) -> bool:
+        """Write the weighted (gradient, curvature) times ``factor`` into ``g``, ``h``.
+
+        Returns True when ``y`` differs from ``y_was`` anywhere (compared in
+        the same pass: the caller then recomputes with fresh state).
+        """
+        return self._rows(self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
+                          _F32_TINY, f32(factor), self.g, self.h)
+
+
+def curvature_sum(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
+                  wk: float, params: tuple) -> float:
+    """The sum of the weighted curvatures ``grad_hess_rows`` would write, in float64, reading only y and m."""
+    g = np.empty(0, np.float32)  # the sum writes nothing
+    return RowPass(row, residual, y, m, w, wk, params, y, g, g).curvature_sum(y, m)
+
+
+def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
+                   wk: float, params: tuple, g: np.ndarray, h: np.ndarray, y_was: np.ndarray | None = None,
                    factor: float = 1.0) -> bool:
     """Write ``row``'s weighted (gradient, curvature) of every row into the float32 ``g``, ``h``.
 
-    ``w``: float32 per-row weights, or None and the scalar ``wk`` for all
-    rows. ``params``: the three float32 row parameters. With ``y_now`` and
-    ``y_was`` (same length) it also compares them in the same pass and
-    returns True when they differ anywhere (the caller then recomputes with
-    fresh state); otherwise returns False. ``factor`` multiplies both
-    outputs (the per-round normalisation), after the weights and the floor.
+    One-off form of ``RowPass``: ``y`` the labels (not encoded), ``m`` the
+    margin; ``factor`` multiplies both outputs after the weights and the
+    float32 floor; ``y_was`` (default ``y``) is compared with ``y`` in the
+    same pass and True returned when they differ anywhere.
     """
-    p0, p1, p2 = (f32(p) for p in params)
-    args = (_row_key(row), t, m, w, f32(wk), p0, p1, p2, y_now, y_was, _F32_TINY, f32(factor), g, h)
-    return bool(_entry(_rows_residual if residual else _rows_margin, args)(*args))
+    y_was = y if y_was is None else y_was
+    return bool(RowPass(row, residual, y, m, w, wk, params, y_was, g, h).run(y, m, factor))

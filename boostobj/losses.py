@@ -201,8 +201,9 @@ class Loss:
         cheaper, and ``tests/test_fast_path.py`` holds every loss to the
         reference within float32 rounding.
     compiled_row : scalar function or None
-        The same math for one row, ``compiled_row(t, m, p0, p1, p2) -> (g, h)``
-        on float32 scalars with the parameters of ``row_params(scale)``,
+        The same math for one row, ``compiled_row(y, m, p0, p1, p2) -> (g, h)``
+        on float32 scalars: the label as stored (``encode_labels`` is the
+        row's own job), the margin, the parameters of ``row_params(scale)``,
         decorated with ``boostobj._compiled.scalar``. Where numba is
         installed (the ``fast`` extra) the adapter runs it over all rows in
         one compiled pass instead of ``numpy_kernel`` (``boostobj._compiled``);
@@ -428,8 +429,8 @@ class SquaredError(Loss):
 
     @staticmethod
     @_compiled.scalar
-    def compiled_row(t, m, p0, p1, p2):
-        return m - t, _f32(1.0)
+    def compiled_row(y, m, p0, p1, p2):
+        return m - y, _f32(1.0)
 
     def fit_intercept_only(self, y, w, n_outputs):
         return np.asarray(np.average(y, weights=w))
@@ -505,8 +506,8 @@ class LogCosh(Loss):
 
     @staticmethod
     @_compiled.scalar
-    def compiled_row(t, m, cap, floor, p2):
-        u = m - t
+    def compiled_row(y, m, cap, floor, p2):
+        u = m - y
         th = _compiled.tanh32(u)
         h = th / u if u != 0 else cap  # tanh(u)/u -> 1 at 0, and the cap is <= 1
         return th, min(max(h, floor), cap)
@@ -562,8 +563,8 @@ class Huber(Loss):
 
     @staticmethod
     @_compiled.scalar
-    def compiled_row(t, m, d, top, p2):
-        u = m - t  # -r: clip(-r) = -clip(r)
+    def compiled_row(y, m, d, top, p2):
+        u = m - y  # -r: clip(-r) = -clip(r)
         return min(max(u, -d), d), d / min(max(abs(u), d), top)
 
 
@@ -682,8 +683,8 @@ class Quantile(Loss):
 
     @staticmethod
     @_compiled.scalar
-    def compiled_row(t, m, alpha, eps, top):
-        r = t - m
+    def compiled_row(y, m, alpha, eps, top):
+        r = y - m
         g = (_f32(1.0) if r <= 0 else _f32(0.0)) - alpha
         return g, _f32(0.5) / min(max(abs(r), eps), top)
 
@@ -919,8 +920,8 @@ class Exponential(_BinaryLoss):
 
     @staticmethod
     @_compiled.scalar
-    def compiled_row(t, m, clip, floor, p2):
-        u = t * _f32(-0.5)  # -s/2, exact
+    def compiled_row(y, m, clip, floor, p2):
+        u = _f32(0.5) - y  # -s/2 = 1/2 - y, exact
         e = _compiled.exp32(min(u * m, clip))
         return u * e, max(e * _f32(0.25), floor)
 
@@ -1219,13 +1220,14 @@ class Focal(_BinaryLoss):
 
 
 @_compiled.scalar
-def _focal_row(t, m, gam, a, b, power):
-    """Focal's binary ``grad_curvature`` for one row (the same exact forms: see there).
+def _focal_row(y, m, gam, a, b, power):
+    """Focal's binary ``grad_curvature`` for one row (the same exact forms: see there), on the label y.
 
     ``power``: gamma when it is an integer 0-4 (q^gamma by multiplication,
     as the reference), else -1 (q^gamma = exp(-gamma softplus(z))); a
     constant in each caller, so the compiler removes the other branches.
     """
+    t = _f32(2.0) * y - _f32(1.0)  # the sign s, exact
     z = t * m
     e = _compiled.exp32(-abs(z))
     u = _f32(1.0) + e
@@ -1255,8 +1257,8 @@ def _focal_row(t, m, gam, a, b, power):
 
 
 def _focal_row_for(power: int) -> Any:
-    def row(t, m, gam, a, b):
-        return _focal_row(t, m, gam, a, b, power)
+    def row(y, m, gam, a, b):
+        return _focal_row(y, m, gam, a, b, power)
     row.__qualname__ = row.__name__ = f"focal_row_{power if power >= 0 else 'any'}"
     return _compiled.scalar(row)
 

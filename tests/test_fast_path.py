@@ -141,30 +141,31 @@ def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
     residual = loss.float64_margin == "residual"
     w = np.random.default_rng(3).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
     g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    t_in = t.astype(np.float64 if residual and margin_dtype == np.float64 else np.float32)
-    y = t_in.copy()
-    changed = _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g, h, y, t_in)
-    assert changed is False
+    # the rows take the labels as stored (0/1 for binary losses), in float32 as both frameworks hold them
+    y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
+    t_in = y.astype(np.float64) if kind == "regression" else t
+    assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g, h) is False
     if residual:
         ref_g, ref_h = loss.grad_curvature(np, (t_in - m).astype(np.float32).astype(np.float64), np.zeros(n), scale)
     else:
-        ref_g, ref_h = loss.grad_curvature(np, t.astype(np.float32).astype(np.float64),
-                                           m.astype(np.float32).astype(np.float64), scale)
+        ref_g, ref_h = loss.grad_curvature(np, t_in, m.astype(np.float32).astype(np.float64), scale)
     if w is not None:
         ref_g, ref_h = ref_g * w, ref_h * w
     assert np.isfinite(g).all() and np.isfinite(h).all() and (h > 0).all()
     for fast, ref in ((g, ref_g), (h, ref_h)):
         np.testing.assert_allclose(fast, ref, rtol=2e-5, atol=1e-30 + 1e-7 * float(np.max(np.abs(ref))))
-    # the fused label check sees one changed label, and nothing else changes
-    y[1234] += 1.0
+    # the fused label check sees one changed label (the rows use the labels given)
+    y2 = y.copy()
+    y2[1234] = 1.0 - y2[1234] if kind == "binary" else y2[1234] + 1.0
     g2, h2 = np.empty_like(g), np.empty_like(h)
-    assert _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g2, h2, y, t_in)
-    np.testing.assert_array_equal(g2, g)
+    assert _compiled.grad_hess_rows(loss.compiled_row, residual, y2, m, w, 1.0, params, g2, h2, y)
+    keep = np.arange(n) != 1234
+    np.testing.assert_array_equal(g2[keep], g[keep])
     # the per-round factor multiplies both, and the curvature sum is what the pass writes
     if loss.normalize_per_round:  # the only users of the sum (each variant costs a compile)
-        total = _compiled.curvature_sum(loss.compiled_row, residual, t_in, m, w, 1.0, params)
+        total = _compiled.curvature_sum(loss.compiled_row, residual, y, m, w, 1.0, params)
         np.testing.assert_allclose(total, np.sum(h, dtype=np.float64), rtol=1e-6)
-    _compiled.grad_hess_rows(loss.compiled_row, residual, t_in, m, w, 1.0, params, g2, h2, factor=0.5)
+    _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g2, h2, factor=0.5)
     np.testing.assert_allclose(g2, 0.5 * g, rtol=1e-6, atol=1e-38)
     np.testing.assert_allclose(h2, 0.5 * h, rtol=1e-6, atol=1e-38)
 

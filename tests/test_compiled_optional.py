@@ -1,0 +1,90 @@
+"""The compiled kernels are optional: without numba every entry point trains the same models.
+
+``BOOSTOBJ_NUMBA=0`` makes ``boostobj._compiled`` behave as if numba were not
+installed (the ``fast`` extra left out): the objective then takes the NumPy
+path. A fresh process trains each hot-path loss that way; the models must
+equal those trained here (compiled where numba is installed) within float32
+rounding of the gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import boostobj
+from boostobj import _compiled
+
+TRAIN = r"""
+import json, sys
+import numpy as np, xgboost as xgb, lightgbm as lgb
+import boostobj
+from boostobj import _compiled
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3000, 4)).astype(np.float32)
+y_reg = (X[:, 0] * 10 + rng.standard_t(3, 3000)).astype(np.float32)
+y_bin = (rng.random(3000) < 1 / (1 + np.exp(-2 * X[:, 0]))).astype(np.float32)
+out = {"enabled": _compiled.ENABLED}
+for name, make, y in [("huber", lambda: boostobj.huber(2.0), y_reg),
+                      ("quantile", lambda: boostobj.quantile(0.9), y_reg),
+                      ("log_cosh", boostobj.log_cosh, y_reg),
+                      ("exponential", boostobj.exponential, y_bin),
+                      ("focal", lambda: boostobj.focal(2.0, 0.25), y_bin)]:
+    obj = make()
+    d = xgb.DMatrix(X, y)
+    b = xgb.train({"max_depth": 3, "base_score": obj.init_score(y), "disable_default_eval_metric": 1},
+                  d, 20, obj=obj)
+    ds = lgb.Dataset(X, y, init_score=obj.init_score_array(y))
+    m = lgb.train({"objective": make(), "verbose": -1, "num_leaves": 8}, ds, 20)
+    out[name] = [b.predict(d, output_margin=True)[:200].tolist(), m.predict(X, raw_score=True)[:200].tolist()]
+print(json.dumps(out))
+"""
+
+
+def _train(numba_env: str) -> dict:
+    env = {**os.environ, "BOOSTOBJ_NUMBA": numba_env}
+    done = subprocess.run([sys.executable, "-c", TRAIN], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_without_numba_every_hot_path_loss_trains_the_same_models():
+    numpy_path = _train("0")
+    assert numpy_path.pop("enabled") is False
+    here = _train("1")
+    assert here.pop("enabled") is _compiled.ENABLED
+    for name, (xgb_margin, lgb_margin) in numpy_path.items():
+        for a, b in ((xgb_margin, here[name][0]), (lgb_margin, here[name][1])):
+            a, b = np.asarray(a), np.asarray(b)
+            # float32 rounding of the gradients can flip a near-tie split now and then: compare
+            # the models' margins in the scale of the labels
+            spread = float(np.ptp(a)) or 1.0
+            assert np.median(np.abs(a - b)) <= 1e-4 * spread, name
+            assert np.max(np.abs(a - b)) <= 0.05 * spread, name
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+def test_a_stale_label_in_the_fused_check_gives_a_fresh_state():
+    """set_label between rounds: the compiled pass sees it while reading the rows."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 3))
+    y = X[:, 0] * 5 + rng.normal(size=500)
+    obj = boostobj.huber(1.0)
+    d = xgb.DMatrix(X, y)
+    m = np.zeros(500, np.float32) + np.float32(obj.init_score(y))
+    g1, _ = (a.copy() for a in obj(m, d))
+    y2 = y.copy()
+    y2[321] += 100.0  # one label: only a full comparison sees it
+    d.set_label(y2)
+    g2, _ = (a.copy() for a in obj(m, d))
+    expected, _ = boostobj.huber(1.0)(y2.astype(np.float32), m)  # a fresh objective on the new labels
+    np.testing.assert_allclose(g2, expected, rtol=1e-6)
+    assert not np.allclose(g1, g2)

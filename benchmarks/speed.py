@@ -350,7 +350,8 @@ def render(rows: list[dict], evals: list[dict], meta: dict) -> str:
         "elapsed time (`CPU`: process CPU time, all threads);",
         "- `touch / replay`: the replay plus the least work any objective does (read the margin and "
         "the labels once, write two arrays once; paired median): a floor under every objective's "
-        "overhead, compiled or not;",
+        "overhead, compiled or not; `ours - touch`: the difference of the two medians, what ours "
+        "costs beyond that floor;",
         "- `ours / passthrough`, `ours / builtin` (CPU time, ratio of medians): over a minimal custom "
         "squared error, and over the framework's own objective for the same loss (different trees);",
         "- `ms/call`: one objective call measured inside training, thread CPU time (ours, and a "
@@ -362,10 +363,11 @@ def render(rows: list[dict], evals: list[dict], meta: dict) -> str:
     keys = sorted({(r["rows"], r["threads"]) for r in rows}, key=lambda k: (k[0], -k[1]))
     for n, threads in keys:
         lines += [f"## {n:,} rows x 20, {threads} thread{'s' if threads > 1 else ''}", "",
-                  "| framework | loss | ours / replay [IQR] | ours / replay, CPU | touch / replay | ours / passthrough | "
+                  "| framework | loss | ours / replay [IQR] | ours / replay, CPU | touch / replay | ours - touch | "
+                  "ours / passthrough | "
                   "ours / builtin | ours ms/call | naive ms/call | budget ms/call | init_score ms | "
                   "ours s | replay s |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if (r["rows"], r["threads"]) != (n, threads):
                 continue
@@ -373,6 +375,7 @@ def render(rows: list[dict], evals: list[dict], meta: dict) -> str:
             lines.append(
                 f"| {r['framework']} | {r['loss']} | {r['paired']:.3f} [{r['paired_q'][0]:.3f}, "
                 f"{r['paired_q'][1]:.3f}] | {r['paired_cpu']:.3f} | {r['touch']:.3f} | "
+                f"{r['paired'] - r['touch']:+.3f} | "
                 f"{r['ours_cpu_s'] / r['passthrough_cpu_s']:.3f} | {_fmt(b)} | "
                 f"{r['ours_ms_per_call']:.2f} | {r['naive_ms_per_call']:.2f} | "
                 f"{r['budget_ms_per_call']:.2f} | {r['init_score_ms']:.0f} | "
@@ -400,7 +403,12 @@ def main() -> None:
     parser.add_argument("--eval-set", type=int, default=0, metavar="ROWS",
                         help="also time drop-ins with/without an eval set on ROWS rows")
     parser.add_argument("--out", default="speed", help="results/<out>.md and .json")
+    parser.add_argument("--render", metavar="JSON", help="only write results/<out>.md again from a saved JSON")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        (RESULTS / f"{args.out}.md").write_text(render(saved["rows"], saved["eval_set"], saved["meta"]))
+        return
     meta = {
         "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

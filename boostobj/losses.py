@@ -193,7 +193,8 @@ class Loss:
         margin, so it runs on the float32-rounded margin (what XGBoost hands
         every objective). float32 transcendentals are several times faster.
     numpy_kernel : method
-        The CPU hot path: ``numpy_kernel(t, m, scale, g, h, scratch)`` writes
+        The NumPy hot path (the CPU path without numba, or for losses
+        without ``compiled_row``): ``numpy_kernel(t, m, scale, g, h, scratch)`` writes
         one block's (gradient, curvature) into the float32 arrays ``g`` and
         ``h``. The default evaluates ``grad_curvature`` (the reference) and
         copies; losses override it with in-place NumPy (``out=`` into

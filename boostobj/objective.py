@@ -69,7 +69,7 @@ class _RoundPlan:
 
     __slots__ = ("rows", "own_labels", "shape", "mtype", "ytype", "weight_total", "g_shaped", "h_shaped")
 
-    def __init__(self, rows: Any, own_labels: bool, m: np.ndarray, weight_total: float | None):
+    def __init__(self, rows: Any, own_labels: bool, weight_total: float | None):
         self.rows, self.own_labels = rows, own_labels
         self.shape, self.mtype = None, None
         self.ytype = None
@@ -912,7 +912,7 @@ class Objective:
             if rows.run(y, m):
                 raise _StaleLabels
             return
-        plan = _RoundPlan(rows, y_now is None, m, state.weight_total() if per_round else None)
+        plan = _RoundPlan(rows, y_now is None, state.weight_total() if per_round else None)
         if plan.run(y, m):
             raise _StaleLabels
         if sums is not None:

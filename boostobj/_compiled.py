@@ -3,11 +3,11 @@
 A loss may give a *row kernel*: ``row(y, m, p0, p1, p2) -> (g, h)`` on
 float32 scalars (the label as stored, not encoded; the margin; three float32
 parameters from ``Loss.row_params``), the same math as its
-``grad_curvature``, written for one row. ``grad_hess_rows`` runs it over
-a whole array in one compiled loop that reads the labels and the margin
-once and writes the gradient and the curvature once, with the weights, the float32 floor of the curvature and the
-check that the framework's labels are still the ones the objective cached,
-all in the same pass. NumPy's in-place kernels (``Loss.numpy_kernel``) make
+``grad_curvature``, written for one row. ``RowPass`` runs it over a whole
+array in one compiled loop that reads the labels and the margin once and
+writes the gradient and the curvature once, with the weights, the float32
+floor of the curvature and the check that the framework's labels are still
+the ones the objective cached, all in the same pass. NumPy's in-place kernels (``Loss.numpy_kernel``) make
 one pass per operation instead: 5 for Huber, 25 for focal, each a read and a
 write of a block.
 
@@ -79,10 +79,6 @@ if numba is not None:
 
         return sig, codegen
 
-    @numba.njit(inline="always")
-    def _pow2(k):
-        return _int_bits_as_f32((k + np.int32(127)) << np.int32(23))
-
     @_intrinsic
     def _f32_bits(typingctx, x):
         """The int32 bit pattern of the float32 ``x``."""
@@ -92,12 +88,18 @@ if numba is not None:
             return builder.bitcast(args[0], _ir.IntType(32))
 
         return sig, codegen
-else:
-    def _pow2(k):
-        return np.array((int(k) + 127) << 23, np.int32).view(np.float32)[()]
+else:  # pure Python: the helpers take NumPy float32 scalars
+    def _int_bits_as_f32(x):
+        return np.array(x, np.int32).view(np.float32)[()]
 
     def _f32_bits(x):
         return np.array(x, np.float32).view(np.int32)[()]
+
+
+@scalar
+def _pow2(k):
+    """2**k as a float32, for int32 k in [-126, 127]."""
+    return _int_bits_as_f32((k + np.int32(127)) << np.int32(23))
 
 
 @scalar
@@ -147,11 +149,6 @@ def log32(u):
     p = p * f - f32(2.4999993993e-1)
     p = p * f + f32(3.3333331174e-1)
     return (f + (p * f * z - f32(0.5) * z + ef * f32(-2.12194440e-4))) + ef * f32(0.693359375)
-
-
-if numba is None:  # pure Python: the helpers take NumPy float32 scalars
-    def _int_bits_as_f32(k):
-        return np.array(k, np.int32).view(np.float32)[()]
 
 
 @scalar
@@ -299,7 +296,9 @@ def _layout(a: np.ndarray | None) -> tuple | None:
 class RowPass:
     """The compiled passes of one row kernel, bound to everything that stays fixed between rounds.
 
-    Built once per (dataset, thread, argument layout); each round then calls
+    Built once per (dataset, thread); the layout of the first call's arrays
+    fixes the compiled code (callers keep it; ``_RoundPlan.fits`` checks it).
+    Each round then calls
     ``curvature_sum`` and ``run`` with the labels and the margin only.
     ``w`` (float32 per-row weights, or None and the scalar ``wk``),
     ``params`` (the three row parameters), ``y_was`` (the labels ``run``
@@ -308,22 +307,23 @@ class RowPass:
     the margin's precision, then rounded to float32.
     """
 
-    __slots__ = ("key", "w", "wk", "p0", "p1", "p2", "y_was", "g", "h", "_rows", "_sum")
+    __slots__ = ("key", "residual", "w", "wk", "p0", "p1", "p2", "y_was", "g", "h", "_rows", "_sum")
 
-    def __init__(self, row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
-                 wk: float, params: tuple, y_was: np.ndarray, g: np.ndarray, h: np.ndarray):
-        self.key = _row_key(row)
+    def __init__(self, row: Any, residual: bool, w: np.ndarray | None, wk: float, params: tuple,
+                 y_was: np.ndarray, g: np.ndarray, h: np.ndarray):
+        self.key, self.residual = _row_key(row), residual
         self.w, self.wk = w, f32(wk)
         self.p0, self.p1, self.p2 = (f32(p) for p in params)
         self.y_was, self.g, self.h = y_was, g, h
-        common = (self.key, y, m, w, self.wk, self.p0, self.p1, self.p2)
-        self._rows = _entry(_rows_residual if residual else _rows_margin,
-                            (*common, y_was, _F32_TINY, f32(1.0), g, h))
-        self._sum = _entry(_sum_residual if residual else _sum_margin, (*common, _F32_TINY))
+        # each compiled on first use: most losses never sum (compiling costs 0.7-2 s the first time)
+        self._rows = self._sum = None
 
     def curvature_sum(self, y: np.ndarray, m: np.ndarray) -> float:
         """The sum of the weighted curvatures ``run`` would write, in float64, reading only y and m."""
-        return self._sum(self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, _F32_TINY)
+        args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, _F32_TINY)
+        if self._sum is None:
+            self._sum = _entry(_sum_residual if self.residual else _sum_margin, args)
+        return self._sum(*args)
 
     def run(self, y: np.ndarray, m: np.ndarray, factor: float = 1.0) -> bool:
         """Write the weighted (gradient, curvature) times ``factor`` into ``g``, ``h``.
@@ -331,15 +331,18 @@ class RowPass:
         Returns True when ``y`` differs from ``y_was`` anywhere (compared in
         the same pass: the caller then recomputes with fresh state).
         """
-        return self._rows(self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
-                          _F32_TINY, f32(factor), self.g, self.h)
+        args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
+                _F32_TINY, f32(factor), self.g, self.h)
+        if self._rows is None:
+            self._rows = _entry(_rows_residual if self.residual else _rows_margin, args)
+        return self._rows(*args)
 
 
 def curvature_sum(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
                   wk: float, params: tuple) -> float:
     """The sum of the weighted curvatures ``grad_hess_rows`` would write, in float64, reading only y and m."""
     g = np.empty(0, np.float32)  # the sum writes nothing
-    return RowPass(row, residual, y, m, w, wk, params, y, g, g).curvature_sum(y, m)
+    return RowPass(row, residual, w, wk, params, y, g, g).curvature_sum(y, m)
 
 
 def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
@@ -353,4 +356,4 @@ def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np
     same pass and True returned when they differ anywhere.
     """
     y_was = y if y_was is None else y_was
-    return bool(RowPass(row, residual, y, m, w, wk, params, y_was, g, h).run(y, m, factor))
+    return bool(RowPass(row, residual, w, wk, params, y_was, g, h).run(y, m, factor))

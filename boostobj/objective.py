@@ -103,10 +103,7 @@ class _RoundPlan:
         """The round's pass (with its factor, for ``normalize_per_round``); True: the labels changed."""
         factor = 1.0
         if self.weight_total is not None:
-            total = self.rows.curvature_sum(y, m)
-            k = self.weight_total / total if total > 0 else math.inf
-            if _ROUND_FACTOR_RANGE[0] <= k <= _ROUND_FACTOR_RANGE[1]:  # else keep the fixed one
-                factor = k
+            factor = _round_factor(self.weight_total, self.rows.curvature_sum(y, m)) or 1.0
         return self.rows.run(y, m, factor)
 
 
@@ -620,9 +617,9 @@ class Objective:
         return self.base_loss.task
 
     # ---- data state ---------------------------------------------------------
-    def _state_for_dataset(self, data: Any, margin: Any) -> _DataState:
+    def _state_for_dataset(self, data: Any, margin: Any, labels_weights: tuple | None = None) -> _DataState:
         # read labels and weights every call: set_label / set_weight change them
-        y, w = _labels_and_weights(data)
+        y, w = _labels_and_weights(data) if labels_weights is None else labels_weights
         with self._lock:
             state = self._by_dataset.get(data)
         if state is None or not state.matches(y, w):
@@ -647,7 +644,7 @@ class Objective:
         if state is not None and state.could_match(y, w):
             self._check_margin(state, margin)
             return state, np.asarray(y)
-        return self._state_for_dataset(data, margin), None
+        return self._state_for_dataset(data, margin, (y, w)), None
 
     def _state_for_arrays(self, y: Any, w: Any, margin: Any = None, n_outputs: int | None = None) -> _DataState:
         n_out = n_outputs if margin is None else _n_outputs(margin)
@@ -756,9 +753,8 @@ class Objective:
             return g, h
         if block_sums and h.ndim == 1 and self._start is None:
             # the common case in Python floats: ~15 us less per call than the general path
-            total = math.fsum(float(b) for b in block_sums)
-            k = state.weight_total() / total if total > 0 else math.inf
-            if _ROUND_FACTOR_RANGE[0] <= k <= _ROUND_FACTOR_RANGE[1]:  # else keep the fixed one
+            k = _round_factor(state.weight_total(), math.fsum(float(b) for b in block_sums))
+            if k is not None:
                 g *= k
                 h *= k
             return g, h
@@ -904,8 +900,8 @@ class Objective:
         """
         loss = self.base_loss
         y, y_was = (state.row_labels(),) * 2 if y_now is None else (y_now, state.source_labels())
-        rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", y, m, w, wk,
-                                 params, y_was, g, h)
+        rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", w, wk, params,
+                                 y_was, g, h)
         per_round = sums is not None and loss.normalize_per_round
         if per_round and self._start is not None:
             # distributed: no block sums, _per_round sums h and reduces them across workers
@@ -1117,6 +1113,12 @@ def _truthy(v: Any) -> bool:
 # Per-round factors outside this range (margins 1e6 label scales off, weights
 # spanning many decades) could overflow float32 or underflow a curvature to 0.
 _ROUND_FACTOR_RANGE = (1e-6, 1e6)
+
+
+def _round_factor(weight_total: float, curvature_total: float) -> float | None:
+    """The per-round factor that makes the mean curvature per unit weight 1; None: keep the fixed one."""
+    k = weight_total / curvature_total if curvature_total > 0 else math.inf
+    return k if _ROUND_FACTOR_RANGE[0] <= k <= _ROUND_FACTOR_RANGE[1] else None
 
 
 def _allreduce_if_distributed(sums: np.ndarray) -> np.ndarray:

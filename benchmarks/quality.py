@@ -553,11 +553,10 @@ NOTES = {
         "LightGBM's `quantile`, scikit-learn's GBR and HGBR and XGBoost up to 3.3 re-fit each leaf to "
         "the residual α-quantile after the tree is grown; XGBoost 3.4's `reg:quantileerror` does not "
         "(smooth MM curvature, dmlc/xgboost#12373; the table names the installed version). boostobj's "
-        "LightGBM drop-in does the same exact refit (`boostobj.leaf_refit`: trees grown on a nearly flat "
-        "curvature, each leaf then set to its rows' residual quantile). A custom objective in XGBoost "
-        "can only hand over gradient and curvature: there boostobj's leaf value is one Newton step on "
-        "the MM bound (curvature 1/(2 max(|r|, guard))), which reaches a short tail more slowly and, on "
-        "the few hundred rows of diabetes and engel, fits the tails faster and over-fits sooner."
+        "drop-ins do the same exact refit on both frameworks (`boostobj.leaf_refit`: trees grown on a "
+        "nearly flat curvature, each leaf then set to its rows' residual quantile; LightGBM through "
+        "`set_leaf_output`, XGBoost through `XGBLeafRefit`, which keeps the refit margins itself and "
+        "writes the leaves into the model when training ends)."
     ),
     "huber": (
         "XGBoost 3.2's `reg:pseudohubererror` estimates its own `base_score` with one Newton step on "

@@ -43,7 +43,7 @@ import xgboost as xgb
 import warnings
 
 from boostobj.device import normalize_device, resolve_device
-from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
+from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
 from boostobj.model_io import objective_from_record, record_of
 from boostobj.objective import UNBALANCE_KEYS, Objective, _check_weights, _truthy
@@ -182,6 +182,7 @@ class _XGBMixin:
 
     def get_xgb_params(self) -> dict:
         params = super().get_xgb_params()  # type: ignore[misc]
+        params.pop("leaf_refit", None)  # ours, not XGBoost's
         if _ours(self.objective) is not None:  # type: ignore[attr-defined]
             for key in self._boostobj_weight_keys:  # honoured as sample weights, never twice
                 params.pop(key, None)
@@ -194,8 +195,23 @@ class _XGBMixin:
         return _imbalance_weights(obj, y, y_enc, n_outputs, sample_weight,
                                   {k: params.get(k) for k in self._boostobj_weight_keys})
 
+    def _boostobj_leaf_refit(self, obj: Objective) -> XGBLeafRefit | None:
+        """The exact leaf refit for this fit, or None (see ``boostobj.leaf_refit``)."""
+        params = self.get_params()  # type: ignore[attr-defined]
+        if not _truthy(params.get("leaf_refit", True)) or not obj.base_loss.exact_leaf_refit:
+            return None
+        device = params.get("device")
+        if isinstance(device, str) and device.lower().startswith(("cuda", "gpu")):
+            return None  # the refit reads and writes leaves on the host: not measured on a GPU
+        blockers = xgb_refit_blockers(self.get_xgb_params())
+        if blockers:
+            warnings.warn(f"{obj!r}: training without the exact leaf refit: " + "; ".join(blockers),
+                          UserWarning, stacklevel=4)
+            return None
+        return XGBLeafRefit(obj.base_loss)
+
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, base_score: Any,
-                      kwargs: dict) -> Any:
+                      kwargs: dict, refit: XGBLeafRefit | None = None) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
         extra: dict = {}
         if self.base_score is None:  # type: ignore[attr-defined]  # respect an explicit start
@@ -208,19 +224,23 @@ class _XGBMixin:
         if metric_was is None:
             self.eval_metric = obj.metric  # type: ignore[attr-defined]
             extra["disable_default_eval_metric"] = 1
-        objective_was = self.objective  # type: ignore[attr-defined]
+        objective_was, callbacks_was = self.objective, self.callbacks  # type: ignore[attr-defined]
         device = getattr(self, "device", None)
         if isinstance(device, str) and device.lower().startswith(("cuda", "gpu")) \
                 and resolve_device("cuda", "xgboost") == "cuda":
             # XGBoost trains on the GPU: compute the gradients there too (CuPy)
             self.objective = obj.on_device(normalize_device(device))  # type: ignore[attr-defined]
+        if refit is not None:
+            # grow the trees with the loss made for a refit; the record keeps the user's objective
+            self.objective = obj.with_loss(obj.base_loss.for_leaf_refit())  # type: ignore[attr-defined]
+            self.callbacks = list(callbacks_was or []) + [refit]  # type: ignore[attr-defined]
         self._boostobj_extra = extra
         try:
             fit(X, y, sample_weight=sample_weight, **kwargs)
         finally:
             self._boostobj_extra = None
             self.eval_metric = metric_was  # type: ignore[attr-defined]
-            self.objective = objective_was  # type: ignore[attr-defined]
+            self.objective, self.callbacks = objective_was, callbacks_was  # type: ignore[attr-defined]
         return self
 
     def _boostobj_record(self, obj: Objective, start: Any, classes: Any = None) -> None:
@@ -279,8 +299,11 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight)
         sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
+        # weights as given (XGBoost's lambda and min_child_weight count weight, so a weight
+        # of 2 stays two rows), unlike LGBMRegressor's refit, which scales them to mean 1
+        refit = self._boostobj_leaf_refit(obj)
         init = obj.init_score(y, sample_weight, n_outputs=obj.n_outputs())
-        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs)
+        self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs, refit)
         self._boostobj_record(obj, init)
         return self
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import warnings
 
 import lightgbm as lgb
@@ -23,21 +22,9 @@ import boostobj
 from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.losses import grouped_weighted_quantile
 from boostobj.sklearn import LGBMRegressor
+from refit_common import assert_two_threads_train_what_one_does, pinball, skewed
 
 KW = dict(n_estimators=30, learning_rate=0.1, num_leaves=8, max_depth=3, verbose=-1, n_jobs=1)
-
-
-def skewed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """x sin x + lognormal noise growing with x: the heteroscedastic example of issue 10."""
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(0, 10, (n, 2))
-    y = X[:, 0] * np.sin(X[:, 0]) + rng.lognormal(sigma=0.5 + X[:, 0] / 10)
-    return X, y.astype(np.float32).astype(np.float64)  # LightGBM's float32 labels, exactly
-
-
-def pinball(y: np.ndarray, q: np.ndarray, a: float) -> float:
-    r = y - q
-    return float(np.mean(np.maximum(a * r, (a - 1) * r)))
 
 
 def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, lam=0.0):
@@ -240,22 +227,8 @@ def test_param_is_an_estimator_param_lightgbm_never_sees():
 
 
 def test_two_threads_train_what_one_does():
-    data = [skewed(400, s) for s in (14, 15)]
-    est = LGBMRegressor(objective=boostobj.quantile(0.1), **KW)
-    alone = [clone(est).fit(X, y).predict(X) for X, y in data]
-    out: list = [None, None]
-
-    def fit(i):
-        X, y = data[i]
-        out[i] = clone(est).fit(X, y).predict(X)
-
-    threads = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for a, b in zip(alone, out):
-        np.testing.assert_array_equal(a, b)
+    assert_two_threads_train_what_one_does(LGBMRegressor(objective=boostobj.quantile(0.1), **KW),
+                                           [skewed(400, s) for s in (14, 15)])
 
 
 def test_interval_regressor_inherits_the_refit():

@@ -1,0 +1,39 @@
+"""What the leaf-refit tests of both frameworks share: the skewed data, the metric, two threads."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from sklearn.base import clone
+
+
+def skewed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """x sin x + lognormal noise growing with x: the heteroscedastic example of issue 10."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 10, (n, 2))
+    y = X[:, 0] * np.sin(X[:, 0]) + rng.lognormal(sigma=0.5 + X[:, 0] / 10)
+    return X, y.astype(np.float32).astype(np.float64)  # the frameworks' float32 labels, exactly
+
+
+def pinball(y: np.ndarray, q: np.ndarray, a: float) -> float:
+    r = y - q
+    return float(np.mean(np.maximum(a * r, (a - 1) * r)))
+
+
+def assert_two_threads_train_what_one_does(est, data) -> None:
+    """Clones of ``est`` fitted on each (X, y) of ``data`` at once in threads equal lone fits."""
+    alone = [clone(est).fit(X, y).predict(X) for X, y in data]
+    out: list = [None] * len(data)
+
+    def fit(i):
+        X, y = data[i]
+        out[i] = clone(est).fit(X, y).predict(X)
+
+    threads = [threading.Thread(target=fit, args=(i,)) for i in range(len(data))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(alone, out):
+        np.testing.assert_array_equal(a, b)

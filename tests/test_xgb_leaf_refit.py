@@ -1,0 +1,317 @@
+"""The exact leaf refit for XGBoost (boostobj.leaf_refit.XGBLeafRefit), trained for real.
+
+Every check recomputes what the refit must give from the finished model (the
+margins before a round, each row's leaf in that round's trees, the trees'
+values) with NumPy's own weighted quantile, independently of
+``grouped_weighted_quantile`` and of the refit's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn.base import clone
+
+import boostobj
+from boostobj.leaf_refit import XGBLeafRefit, xgb_refit_blockers
+from boostobj.sklearn import XGBRegressor
+from refit_common import assert_two_threads_train_what_one_does, pinball, skewed
+
+KW = dict(n_estimators=30, learning_rate=0.1, max_depth=3, n_jobs=1, tree_method="hist")
+
+
+def assert_leaves_are_quantiles(bst: xgb.Booster, X, y, alphas, rounds, lr=0.1, lam=1.0, weight=None,
+                                etas=None) -> None:
+    """Each leaf of round t's tree k is eta_t x the weighted alpha_k quantile of its rows' residuals
+    before round t, times W / (W + lambda) for its rows' weight W."""
+    d = xgb.DMatrix(X)
+    k = len(alphas)
+    base = np.asarray(json.loads(bst.save_config())["learner"]["learner_model_param"]["base_score"]
+                      .strip("[]").split(","), dtype=np.float64)
+    checked = 0
+    for t in rounds:
+        before = (bst[:t].predict(d, output_margin=True) if t else np.broadcast_to(base, (len(y), k)))
+        before = np.asarray(before, dtype=np.float64).reshape(len(y), k)
+        one = bst[t:t + 1]
+        leaf = one.predict(d, pred_leaf=True).reshape(len(y), k)
+        value = (one.predict(d, output_margin=True).reshape(len(y), k) - base).astype(np.float64)
+        eta = lr if etas is None else etas[t]
+        for j, a in enumerate(alphas):
+            r = y - before[:, j]
+            for i in np.unique(leaf[:, j]):
+                rows = leaf[:, j] == i
+                w = None if weight is None else weight[rows]
+                q = np.quantile(r[rows], a, weights=w, method="inverted_cdf")
+                total = rows.sum() if weight is None else weight[rows].sum()
+                expected = eta * q * total / (total + lam)
+                got = value[rows, j]
+                np.testing.assert_allclose(got, expected, rtol=2e-6, atol=2e-6 * (1 + abs(base[j])),
+                                           err_msg=str((t, j, i)))
+                checked += 1
+    assert checked > len(rounds) * k  # the trees split: there was something to refit
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.5, 0.95])
+def test_every_leaf_is_the_scaled_residual_quantile(alpha):
+    X, y = skewed(600, 0)
+    m = XGBRegressor(objective=boostobj.quantile(alpha), **KW).fit(X, y)
+    assert_leaves_are_quantiles(m.get_booster(), X, y, [alpha], [0, 1, 15, 29])
+
+
+def test_weights_lambda_and_multi_quantile_leaves():
+    X, y = skewed(500, 1)
+    w = np.random.default_rng(2).uniform(0.2, 3.0, len(y))
+    alphas = [0.1, 0.5, 0.9]
+    m = XGBRegressor(objective=boostobj.quantile(alphas), reg_lambda=20.0, **KW).fit(X, y, sample_weight=w)
+    assert_leaves_are_quantiles(m.get_booster(), X, y, alphas, [1, 10, 29], lam=20.0, weight=w)
+    p = m.predict(X)
+    assert np.all(np.diff(p, axis=1) >= 0)  # never crossing
+
+
+def test_max_delta_step_clips_the_refit_leaf():
+    X, y = skewed(400, 3)
+    m = XGBRegressor(objective=boostobj.quantile(0.9), max_delta_step=0.5, reg_lambda=0.0, **KW).fit(X, y)
+    bst = m.get_booster()
+    values = np.concatenate([np.asarray(t["split_conditions"])[np.asarray(t["left_children"]) == -1]
+                             for t in json.loads(bst.save_raw("json"))["learner"]["gradient_booster"]
+                             ["model"]["trees"]])
+    assert np.abs(values).max() <= 0.1 * 0.5 * (1 + 1e-6)
+    assert np.isclose(np.abs(values).max(), 0.05, rtol=1e-5)  # some leaf wanted more
+
+
+def test_refit_beats_newton_leaves_on_the_short_tail_and_matches_the_builtins():
+    ratios = []
+    for seed in (3, 5, 7):
+        X, y = skewed(1000, seed)
+        Xt, yt = skewed(5000, seed + 1)
+        fit = lambda est: pinball(yt, est.fit(X, y).predict(Xt), 0.05)  # noqa: E731
+        short = {**KW, "n_estimators": 50}
+        newton = fit(XGBRegressor(objective=boostobj.quantile(0.05), leaf_refit=False, **short))
+        assert fit(XGBRegressor(objective=boostobj.quantile(0.05), **short)) < 0.8 * newton
+        full = {**KW, "n_estimators": 200}
+        ours = fit(XGBRegressor(objective=boostobj.quantile(0.05), **full))
+        builtin = fit(xgb.XGBRegressor(objective="reg:quantileerror", quantile_alpha=0.05, **full))
+        ratios.append(ours / builtin)
+    assert np.mean(ratios) <= 1.0, ratios
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.5, [0.05, 0.95]])
+def test_refit_models_are_scale_equivariant_up_to_xgboosts_split_threshold(alpha):
+    """As good at labels x1000, but not bit for bit: XGBoost splits where the float32 gain exceeds a
+    fixed 1e-6, and the refit's nearly flat curvature makes gains of that size (two children with
+    nearly proportional gradient sums); float32 labels and margins rounded differently at another
+    scale put some on the other side of it. The float32-exact start, the float64 training margins
+    and the scale-free growth gradients leave that as the only difference (measured: the models
+    agree to 1e-7 until the first such split, which can come in the first rounds)."""
+    X, y = skewed(200, 20)  # small data, extreme level: many exactly tied splits
+    Xt, yt = skewed(2000, 21)
+    kw = {**KW, "n_estimators": 100, "reg_lambda": 0.0}  # lambda is in curvature units: not scale-free
+    a = XGBRegressor(objective=boostobj.quantile(alpha), **kw).fit(X, y).predict(Xt)
+    b = XGBRegressor(objective=boostobj.quantile(alpha), **kw).fit(X, 1000 * y).predict(Xt) / 1000
+    for j, level in enumerate(np.atleast_1d(alpha)):
+        pa, pb = a.reshape(len(yt), -1)[:, j], b.reshape(len(yt), -1)[:, j]
+        # measured up to 8% apart on 200 rows (XGBoost 3.4.1, alpha 0.05): what another seed gives
+        assert pinball(yt, pb, level) == pytest.approx(pinball(yt, pa, level), rel=0.1)
+
+
+def test_eval_results_and_early_stopping_see_the_refit_model():
+    X, y = skewed(300, 5)
+    Xv, yv = skewed(400, 6)
+    obj = boostobj.quantile(0.1)
+    m = XGBRegressor(objective=obj, early_stopping_rounds=10,
+                     **{**KW, "n_estimators": 300, "max_depth": 6, "learning_rate": 0.3}).fit(
+        X, y, eval_set=[(X, y), (Xv, yv)], verbose=False)  # XGBoost stops on the last set
+    res = m.evals_result()
+    (name,) = res["validation_1"]
+    assert 10 < m.best_iteration < 290  # it stopped early
+    for it in (1, 5, m.best_iteration, m.best_iteration + 1):
+        assert res["validation_1"][name][it - 1] == pytest.approx(
+            obj.loss(yv, m.predict(Xv, iteration_range=(0, it))), rel=1e-5)
+        assert res["validation_0"][name][it - 1] == pytest.approx(
+            obj.loss(y, m.predict(X, iteration_range=(0, it))), rel=1e-5)
+    assert m.best_iteration == int(np.argmin(res["validation_1"][name]))
+    # predict uses the best iteration, as stock XGBoost does
+    np.testing.assert_array_equal(m.predict(Xv), m.predict(Xv, iteration_range=(0, m.best_iteration + 1)))
+
+
+def test_a_builtin_metric_sees_the_refit_model_too():
+    """XGBoost computes its own metrics from its own margins: the refit leaves are written first."""
+    X, y = skewed(400, 7)
+    Xv, yv = skewed(200, 8)
+    obj = boostobj.quantile(0.3)
+    a = XGBRegressor(objective=obj, eval_metric="mae", **KW).fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    b = XGBRegressor(objective=obj, **KW).fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    np.testing.assert_allclose(a.predict(Xv), b.predict(Xv), rtol=1e-6, atol=1e-6)
+    mae = a.evals_result()["validation_0"]["mae"]
+    for it in (1, 10, 30):
+        assert mae[it - 1] == pytest.approx(np.mean(np.abs(yv - a.predict(Xv, iteration_range=(0, it)))),
+                                            rel=1e-5)
+
+
+def test_continued_training_refits_from_the_saved_model(tmp_path):
+    X, y = skewed(500, 9)
+    first = XGBRegressor(objective=boostobj.quantile(0.2), **KW).fit(X, y)
+    path = tmp_path / "model.json"
+    first.save_model(path)
+    more = XGBRegressor(objective=boostobj.quantile(0.2), **{**KW, "n_estimators": 10}).fit(
+        X, y, xgb_model=str(path))
+    bst = more.get_booster()
+    assert bst.num_boosted_rounds() == 40
+    np.testing.assert_array_equal(bst[:30].predict(xgb.DMatrix(X)), first.get_booster().predict(xgb.DMatrix(X)))
+    assert_leaves_are_quantiles(bst, X, y, [0.2], [30, 31, 39])
+
+
+@pytest.mark.parametrize("suffix", ["json", "ubj"])
+def test_saved_model_predicts_the_same_in_a_fresh_process(tmp_path, suffix):
+    X, y = skewed(400, 10)
+    m = XGBRegressor(objective=boostobj.quantile(0.9), **KW).fit(X, y)
+    np.save(tmp_path / "X.npy", X)
+    m.save_model(tmp_path / f"m.{suffix}")
+    code = ("import sys, numpy as np, xgboost as xgb; d, s = sys.argv[1:]; b = xgb.Booster(); "
+            "b.load_model(d + '/m.' + s); np.save(d + '/p.npy', b.predict(xgb.DMatrix(np.load(d + '/X.npy'))))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path), suffix], check=True, timeout=120)
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), m.predict(X))
+
+
+def test_integer_weights_equal_repeated_rows():
+    X, y = skewed(150, 11)
+    w = np.random.default_rng(12).integers(1, 4, len(y))
+    kw = {**KW, "n_estimators": 10}
+    obj = boostobj.quantile(0.25)
+    weighted = XGBRegressor(objective=obj, **kw).fit(X, y, sample_weight=w.astype(float)).predict(X)
+    repeated = XGBRegressor(objective=obj, **kw).fit(np.repeat(X, w, 0), np.repeat(y, w)).predict(X)
+    unweighted = XGBRegressor(objective=obj, **kw).fit(X, y).predict(X)
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-5, atol=1e-5)
+    assert np.abs(weighted - unweighted).max() > 0.1
+
+
+@pytest.mark.parametrize("setting", [{"booster": "dart", "rate_drop": 0.2}, {"monotone_constraints": (1, 0)},
+                                     {"num_parallel_tree": 2, "subsample": 0.8}])
+def test_no_refit_where_it_would_not_be_exact(setting):
+    X, y = skewed(300, 13)
+    with pytest.warns(UserWarning, match="without the exact leaf refit"):
+        a = XGBRegressor(objective=boostobj.quantile(0.3), random_state=0, **KW, **setting).fit(X, y)
+    b = XGBRegressor(objective=boostobj.quantile(0.3), random_state=0, leaf_refit=False, **KW,
+                     **setting).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    c = XGBRegressor(objective=boostobj.quantile(0.3), random_state=0, **KW).fit(X, y)
+    d = XGBRegressor(objective=boostobj.quantile(0.3), random_state=0, leaf_refit=False, **KW).fit(X, y)
+    assert not np.allclose(c.predict(X), d.predict(X))  # the default refits, and that differs
+
+
+def test_vector_leaves_train_without_the_refit():
+    X, y = skewed(300, 14)
+    obj = boostobj.quantile([0.1, 0.9])
+    with pytest.warns(UserWarning, match="vector leaves"):
+        m = XGBRegressor(objective=obj, multi_strategy="multi_output_tree", **KW).fit(X, y)
+    assert np.all(np.isfinite(m.predict(X)))
+
+
+def test_param_is_an_estimator_param_xgboost_never_sees():
+    X, y = skewed(200, 15)
+    m = XGBRegressor(objective=boostobj.quantile(0.3), leaf_refit=False, **KW)
+    assert clone(m).get_params()["leaf_refit"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # XGBoost warns on parameters it does not use
+        m.fit(X, y)
+        XGBRegressor(objective=boostobj.quantile(0.3), **KW).fit(X, y)
+    assert "leaf_refit" not in m.get_booster().save_config()
+
+
+def test_two_threads_train_what_one_does():
+    assert_two_threads_train_what_one_does(XGBRegressor(objective=boostobj.quantile(0.1), **KW),
+                                           [skewed(400, s) for s in (16, 17)])
+
+
+def test_interval_regressor_inherits_the_refit():
+    X, y = skewed(600, 18)
+    m = boostobj.IntervalRegressor(backend="xgboost", n_estimators=20, conformal=False, random_state=0,
+                                   max_depth=3).fit(X, y)
+    model = m.model_
+    alphas = list(model.objective.base_loss._alphas)
+    assert_leaves_are_quantiles(model.get_booster(), X, y, alphas, [1, 19], lr=model.learning_rate or 0.3)
+
+
+def _native(X, y, rounds, callbacks=(), **params):
+    obj = boostobj.quantile(0.1)
+    grower = obj.with_loss(obj.base_loss.for_leaf_refit())
+    p = {"eta": 0.1, "max_depth": 3, "nthread": 1, "base_score": float(obj.init_score(y)), **params}
+    return obj, xgb.train(p, xgb.DMatrix(X, label=y), rounds, obj=grower,
+                          callbacks=[XGBLeafRefit(obj.base_loss), *callbacks])
+
+
+def test_xgb_train_with_the_callback_and_a_learning_rate_schedule():
+    X, y = skewed(500, 19)
+    etas = [0.3 * 0.9 ** t for t in range(20)]
+    _, bst = _native(X, y, 20, [xgb.callback.LearningRateScheduler(lambda t: etas[t])],
+                     disable_default_eval_metric=1)
+    assert type(bst) is xgb.Booster  # handed back as it came
+    # XGBoost's scheduler sets the rate after each round, for the next one
+    assert_leaves_are_quantiles(bst, X, y, [0.1], [0, 1, 10, 19], etas=[0.1] + etas[:-1])
+
+
+def test_checkpoints_and_pickles_during_training_hold_the_refit_leaves(tmp_path):
+    X, y = skewed(400, 20)
+    seen: list = []
+
+    class Snapshot(xgb.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            if epoch == 9:
+                seen.append(pickle.loads(pickle.dumps(model)))
+                seen.append(xgb.Booster(model_file=model.save_raw()))
+                seen.append(model[:])
+            return False
+
+    _, bst = _native(X, y, 20, [Snapshot()], disable_default_eval_metric=1)
+    d = xgb.DMatrix(X)
+    for snap in seen:
+        assert type(snap) is xgb.Booster
+        np.testing.assert_array_equal(snap.predict(d), bst[:10].predict(d))
+    assert_leaves_are_quantiles(bst, X, y, [0.1], [5, 12, 19])
+
+
+def test_the_default_eval_metric_of_xgb_train_is_exact_too():
+    """xgb.train computes rmse by default: the refit leaves are written before each evaluation."""
+    X, y = skewed(300, 21)
+    ev: dict = {}
+    _, bst = _native(X, y, 10, [], )
+    d = xgb.DMatrix(X, label=y)
+    obj, bst2 = boostobj.quantile(0.1), None
+    grower = obj.with_loss(obj.base_loss.for_leaf_refit())
+    bst2 = xgb.train({"eta": 0.1, "max_depth": 3, "nthread": 1, "base_score": float(obj.init_score(y))},
+                     d, 10, obj=grower, evals=[(d, "train")], evals_result=ev, verbose_eval=False,
+                     callbacks=[XGBLeafRefit(obj.base_loss)])
+    np.testing.assert_allclose(bst2.predict(d), bst.predict(d), rtol=1e-6, atol=1e-6)
+    for it in (1, 5, 10):
+        assert ev["train"]["rmse"][it - 1] == pytest.approx(
+            np.sqrt(np.mean((y - bst2.predict(d, iteration_range=(0, it))) ** 2)), rel=1e-5)
+
+
+def test_the_callback_names_its_misuse():
+    X, y = skewed(100, 22)
+    d = xgb.DMatrix(X, label=y)
+    with pytest.raises(ValueError, match="no exact leaf refit"):
+        XGBLeafRefit(boostobj.huber(1.0).base_loss)
+    with pytest.raises(ValueError, match="obj="):
+        xgb.train({}, d, 2, callbacks=[XGBLeafRefit(boostobj.quantile(0.5).base_loss)])
+    with pytest.raises(ValueError, match="rescales"):
+        xgb.train({"booster": "dart", "rate_drop": 0.2}, d, 2, obj=boostobj.quantile(0.5),
+                  callbacks=[XGBLeafRefit(boostobj.quantile(0.5).base_loss)])
+    cb = XGBLeafRefit(boostobj.quantile(0.5).base_loss)
+    xgb.train({}, d, 2, obj=boostobj.quantile(0.5), callbacks=[cb])
+    with pytest.raises(RuntimeError, match="one training"):
+        xgb.train({}, d, 2, obj=boostobj.quantile(0.5), callbacks=[cb])
+
+
+def test_helpers_name_what_blocks_the_refit():
+    assert xgb_refit_blockers({"max_depth": 3}) == []
+    assert "no tree leaves" in xgb_refit_blockers({"booster": "gblinear"})[0]
+    assert xgb_refit_blockers({"monotone_constraints": "(0,0)"}) == []
+    assert "averages" in xgb_refit_blockers({"num_parallel_tree": 4})[0]

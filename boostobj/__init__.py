@@ -102,7 +102,7 @@ def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> 
     ``eps`` guards the MM curvature 1/(2|r|) near r = 0: residuals below
     eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
     start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
-    and where the LightGBM drop-ins refit each leaf to its exact residual
+    and where the drop-ins refit each leaf to its exact residual
     quantile (``boostobj.leaf_refit``) they grow the trees on a nearly flat
     curvature (``boostobj.losses.QuantileRefitGrowth``).
 

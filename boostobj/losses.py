@@ -211,7 +211,7 @@ class Loss:
         ``tests/test_fast_path.py`` holds it to the reference too.
     exact_leaf_refit : bool
         True where ``leaf_values`` gives each leaf's exact loss-optimal value
-        from its rows' residuals. The LightGBM drop-ins then grow each tree
+        from its rows' residuals. The drop-ins then grow each tree
         with the loss of ``for_leaf_refit()`` and set its leaves to those
         values (``boostobj.leaf_refit``), as LightGBM's own quantile
         objective does.
@@ -592,7 +592,7 @@ class Quantile(Loss):
     result.
 
     ``eps=None`` (the default) means 0.5 when the leaves are Newton steps
-    on this curvature (every entry point but one). The LightGBM drop-ins set
+    on this curvature (every entry point but the drop-ins). The drop-ins set
     each leaf to its rows' exact residual quantile after the tree is grown
     (``boostobj.leaf_refit``); there the curvature only shapes the splits,
     and by default they grow the trees with ``QuantileRefitGrowth``'s nearly
@@ -720,8 +720,9 @@ class QuantileRefitGrowth(Quantile):
     scale or weight (labels x1000 changed engel's 1% quantile model by up to
     39%); this one was within 1.012 everywhere it was measured. No
     normalisation: the curvature is at most 1 per unit of weight, so
-    ``lambda`` and ``min_child_weight`` count rows (the drop-ins pass
-    weights of mean 1 under the refit).
+    ``lambda`` and ``min_child_weight`` count rows (LightGBM's drop-in
+    passes weights of mean 1 under the refit; XGBoost's keeps the weights
+    as given, so there they count weight, as for squared error).
     """
 
     normalize_curvature = False

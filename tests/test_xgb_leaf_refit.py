@@ -315,3 +315,29 @@ def test_helpers_name_what_blocks_the_refit():
     assert "no tree leaves" in xgb_refit_blockers({"booster": "gblinear"})[0]
     assert xgb_refit_blockers({"monotone_constraints": "(0,0)"}) == []
     assert "averages" in xgb_refit_blockers({"num_parallel_tree": 4})[0]
+
+
+def test_leaves_read_off_the_cache_are_xgboosts_own():
+    """The refit finds each row's leaf from XGBoost's cached margins where that is unambiguous;
+    wherever it answers, the answer is XGBoost's pred_leaf."""
+    from boostobj.leaf_refit import _leaves_from_cache
+
+    X, y = skewed(3000, 23)
+    X = np.column_stack([X, np.random.default_rng(24).normal(size=(3000, 3))])
+    d = xgb.DMatrix(X, label=y)
+    answered = 0
+    bst = xgb.train({"max_depth": 5, "eta": 0.3, "nthread": 1, "base_score": 10.0}, d, 1)
+    for t in range(1, 25):
+        before = bst.predict(d, output_margin=True, training=True)
+        bst.update(d, t)
+        after = bst.predict(d, output_margin=True, training=True)
+        one = bst[t:t + 1]
+        model = json.loads(one.save_raw("json"))["learner"]["gradient_booster"]["model"]
+        got = _leaves_from_cache(before, after, model)
+        if got is not None:
+            np.testing.assert_array_equal(got[:, 0], one.predict(d, pred_leaf=True).astype(np.intp))
+            answered += 1
+    assert answered >= 20
+    # a tree whose leaves share a value cannot be read off: None, never a guess
+    model["trees"][0]["split_conditions"] = [0.0] * len(model["trees"][0]["split_conditions"])
+    assert _leaves_from_cache(before, after, model) is None

@@ -326,6 +326,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             raise RuntimeError("an XGBLeafRefit callback serves one training; make a new one per fit")
         if not isinstance(model, xgb.Booster):
             raise TypeError("XGBLeafRefit refits a Booster's trees (xgb.train), not xgb.cv's folds")
+        if hasattr(model, "_boostobj_refit"):
+            raise ValueError("this training has an XGBLeafRefit already (the boostobj drop-ins add "
+                             "their own: pass leaf_refit=False to use yours)")
         blockers = xgb_refit_blockers(config=json.loads(model.save_config()))
         if blockers:
             raise ValueError("the exact leaf refit would not be exact here: " + "; ".join(blockers)

@@ -304,6 +304,9 @@ def test_the_callback_names_its_misuse():
     with pytest.raises(ValueError, match="rescales"):
         xgb.train({"booster": "dart", "rate_drop": 0.2}, d, 2, obj=boostobj.quantile(0.5),
                   callbacks=[XGBLeafRefit(boostobj.quantile(0.5).base_loss)])
+    with pytest.raises(ValueError, match="leaf_refit=False"):
+        XGBRegressor(objective=boostobj.quantile(0.5), n_estimators=2,
+                     callbacks=[XGBLeafRefit(boostobj.quantile(0.5).base_loss)]).fit(X, y)
     cb = XGBLeafRefit(boostobj.quantile(0.5).base_loss)
     xgb.train({}, d, 2, obj=boostobj.quantile(0.5), callbacks=[cb])
     with pytest.raises(RuntimeError, match="one training"):

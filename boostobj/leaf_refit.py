@@ -72,6 +72,7 @@ import numpy as np
 import xgboost as xgb
 
 from boostobj.losses import Loss
+from boostobj.objective import _labels_and_weights
 
 __all__ = ["LeafRefit", "XGBLeafRefit", "builtin_metrics", "refit_blockers", "xgb_refit_blockers"]
 
@@ -338,6 +339,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._pending: dict[int, list] = {}  # round -> per tree (output, leaf value change by node)
         self._sets: Any = weakref.WeakKeyDictionary()  # DMatrix -> [correction, rounds included]
         self._train: xgb.DMatrix | None = None
+        self._params: tuple | None = None  # eta, lambda, max_delta_step
         self._class = type(model)
         model.__class__ = _refitting(type(model))
         model._boostobj_refit = self  # type: ignore[attr-defined]
@@ -421,10 +423,10 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._refit(booster, dtrain)
 
     def _refit(self, booster: xgb.Booster, dtrain: xgb.DMatrix) -> None:
-        config = json.loads(xgb.Booster.save_config(booster))  # per round: a scheduler may set eta
-        tree_param = config["learner"]["gradient_booster"]["tree_train_param"]
-        lr, lam = float(tree_param["eta"]), float(tree_param["lambda"])
-        cap = float(tree_param["max_delta_step"])
+        if self._params is None:  # read again after every set_param (a scheduler sets eta)
+            tree = json.loads(xgb.Booster.save_config(booster))["learner"]["gradient_booster"]["tree_train_param"]
+            self._params = float(tree["eta"]), float(tree["lambda"]), float(tree["max_delta_step"])
+        lr, lam, cap = self._params
         t = booster.num_boosted_rounds() - 1
         one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
         model = json.loads(one.save_raw("json"))["learner"]["gradient_booster"]["model"]
@@ -433,8 +435,8 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         leaves = _leaves_from_cache(self._cached, after, model)
         if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
             leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
-        y = np.asarray(dtrain.get_label(), dtype=np.float64)
-        w = dtrain.get_weight()
+        y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
+        y = np.asarray(y, dtype=np.float64)
         w = np.asarray(w, dtype=np.float64) if np.size(w) else None
         margin = np.asarray(self._margin, dtype=np.float64).reshape(n, -1)
         residual = y.reshape(n, -1) - margin
@@ -557,6 +559,10 @@ def _refitting(cls: type) -> type:
         def predict(self: Any, data: Any, *args: Any, **kwargs: Any) -> Any:
             return self._boostobj_refit._predict(self, data, args, kwargs)
 
+        def set_param(self: Any, *args: Any, **kwargs: Any) -> Any:
+            self._boostobj_refit._params = None
+            return cls.set_param(self, *args, **kwargs)
+
         def eval_set(self: Any, *args: Any, **kwargs: Any) -> Any:
             refit = self._boostobj_refit
             if refit._pending and refit._builtin_metrics():  # computed from XGBoost's own margins
@@ -570,7 +576,8 @@ def _refitting(cls: type) -> type:
             return (_unpickle_booster, (cls, state))
 
         attrs = {name: flushing(name) for name in _XGB_READS_MODEL if hasattr(cls, name)}
-        attrs.update(update=update, predict=predict, eval_set=eval_set, __reduce_ex__=__reduce_ex__)
+        attrs.update(update=update, predict=predict, set_param=set_param, eval_set=eval_set,
+                     __reduce_ex__=__reduce_ex__)
         _REFITTING[cls] = type(cls.__name__, (cls,), attrs)
     return _REFITTING[cls]
 

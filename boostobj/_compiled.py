@@ -357,3 +357,35 @@ def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np
     """
     y_was = y if y_was is None else y_was
     return bool(RowPass(row, residual, w, wk, params, y_was, g, h).run(y, m, factor))
+
+
+if numba is not None:
+    # no fastmath: the sums are compared exactly, as the framework rounded them
+    @_loop(nogil=True, error_model="numpy", cache=True)
+    def _nearest_leaves(before, after, v, pick):
+        n_values = v.shape[0]
+        for i in range(before.shape[0]):
+            b, a = before[i], after[i]
+            d = float(a) - float(b)
+            j, length = 0, n_values
+            while length > 1:  # branch-free: the last value <= d (or the first), rows' leaves are random
+                half = length // 2
+                j = j + half if v[j + half] <= d else j
+                length -= half
+            if j + 1 < n_values and v[j + 1] - d < d - v[j]:
+                j += 1  # the nearer of the two around d
+            if b + v[j] != a or (j > 0 and b + v[j - 1] == a) or (j + 1 < n_values and b + v[j + 1] == a):
+                return False  # no leaf, or two, gives this row's sum
+            pick[i] = j
+        return True
+
+
+def nearest_leaves(before: np.ndarray, after: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+    """For each row the index of the one value of the sorted ``v`` with ``before + v == after``.
+
+    The sums in the arrays' dtype (``v`` must have it too). None if some row
+    has no such value, or two. One compiled pass (``leaf_refit.leaves_from_sums``
+    makes ten NumPy passes for it: 56 ms at 1M rows).
+    """
+    pick = np.empty(before.shape[0], dtype=np.intp)
+    return pick if _nearest_leaves(before, after, v, pick) else None

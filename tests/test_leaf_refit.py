@@ -284,3 +284,32 @@ def test_helpers_name_what_blocks_the_refit():
     assert builtin_metrics({"metric": ["l1", "quantile"]}, ["l2", len]) == ["l1", "quantile", "l2"]
     with pytest.raises(ValueError, match="no exact leaf refit"):
         LeafRefit(boostobj.huber(1.0).base_loss, np.zeros((3, 1)))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@given(n=st.integers(1, 300), n_leaves=st.integers(1, 40), dtype=st.sampled_from([np.float32, np.float64]),
+       scale=st.sampled_from([1e-3, 1.0, 1e6]), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=80, deadline=None)
+def test_leaves_read_off_cached_sums_are_the_true_leaves_or_none(compiled, n, n_leaves, dtype, scale, seed):
+    """Both frameworks' refits find each row's leaf from their caches (before + leaf value == after);
+    the compiled and the NumPy reading give the row's true leaf, or None where two leaves would fit."""
+    from boostobj import _compiled
+    from boostobj.leaf_refit import leaves_from_sums
+
+    if compiled and not _compiled.ENABLED:
+        pytest.skip("numba is not installed or BOOSTOBJ_NUMBA=0")
+    rng = np.random.default_rng(seed)
+    before = (scale * rng.normal(size=n)).astype(dtype)
+    values = (0.1 * scale * rng.normal(size=n_leaves)).astype(dtype)
+    ids = rng.permutation(100)[:n_leaves]  # leaf ids need not be 0..L-1 (XGBoost's node ids)
+    truth = rng.integers(0, n_leaves, n)
+    after = before + values[truth]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_compiled, "ENABLED", compiled)
+        got = leaves_from_sums(before, after, ids, values)
+    ambiguous = any(np.any((before + values[j] == after) & (truth != j)) for j in range(n_leaves))
+    if got is None:
+        assert ambiguous or len(np.unique(values)) < n_leaves
+    else:
+        assert not ambiguous
+        np.testing.assert_array_equal(got, ids[truth])

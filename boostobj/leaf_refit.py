@@ -375,6 +375,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                              + " (train without XGBLeafRefit)")
         self.booster = model
         self._leaves: dict[int, list] = {}  # round -> per tree (leaf nodes, refit values)
+        self._grown: dict[int, list] = {}  # round -> per tree (output, leaf nodes, XGBoost's values)
         self._pending: dict[int, list] = {}  # round -> per tree (output, leaf value change by node)
         self._sets: Any = weakref.WeakKeyDictionary()  # DMatrix -> [correction, rounds included]
         self._train: xgb.DMatrix | None = None
@@ -391,26 +392,42 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         return model
 
     # -- margins ------------------------------------------------------------------------------------
-    def _correction(self, data: xgb.DMatrix, shape: tuple) -> np.ndarray | None:
-        """What the pending refit leaves add to XGBoost's margins of ``data`` (None: nothing)."""
+    def _correction(self, data: xgb.DMatrix, raw: np.ndarray) -> np.ndarray | None:
+        """What the pending refit leaves add to XGBoost's margins ``raw`` of ``data`` (None: nothing)."""
         if not self._pending:
             return None
+        n = data.num_row()
         entry = self._sets.get(data)
-        if entry is None:
-            entry = self._sets[data] = [np.zeros(shape, dtype=np.float32), min(self._pending)]
+        if entry is None:  # [correction, rounds included, XGBoost's margins then]
+            entry = self._sets[data] = [np.zeros(np.shape(raw), dtype=np.float32), min(self._pending), None]
         missing = [t for t in self._pending if t >= entry[1]]
         if missing:
             lo, hi = min(missing), max(missing) + 1
-            leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
-            leaves = np.asarray(leaves, dtype=np.intp).reshape(data.num_row(), -1)
-            corr = entry[0].reshape(data.num_row(), -1)
+            leaves = None
+            if entry[2] is not None and hi == lo + 1:  # one new round: read its leaves off XGBoost's cache
+                leaves = self._leaves_from_margins(lo, entry[2].reshape(n, -1), np.reshape(raw, (n, -1)))
+            if leaves is None:
+                leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
+                leaves = np.asarray(leaves, dtype=np.intp).reshape(n, -1)
+            corr = entry[0].reshape(n, -1)
             col = 0
             for t in range(lo, hi):
                 for group, delta in self._pending[t]:
                     corr[:, group] += delta[leaves[:, col]]
                     col += 1
             entry[1] = hi
+        entry[2] = raw
         return entry[0]
+
+    def _leaves_from_margins(self, t: int, before: np.ndarray, after: np.ndarray) -> np.ndarray | None:
+        """Each row's leaf in round ``t``'s trees from XGBoost's margins before and after them."""
+        out = np.empty((len(before), len(self._grown[t])), dtype=np.intp)
+        for col, (group, nodes, values) in enumerate(self._grown[t]):
+            found = leaves_from_sums(before[:, group], after[:, group], nodes, values)
+            if found is None:
+                return None
+            out[:, col] = found
+        return out
 
     def _predict(self, booster: xgb.Booster, data: Any, args: tuple, kwargs: dict) -> Any:
         bound = _PREDICT.bind(booster, data, *args, **kwargs)
@@ -432,7 +449,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                 self._train_margin = np.array(out, dtype=np.float64)
             self._margin, self._cached = self._train_margin, out
             return self._margin
-        corr = self._correction(data, np.shape(out)) if self._pending else None
+        corr = self._correction(data, out) if self._pending else None
         if corr is not None:
             out = out + corr.reshape(np.shape(out))
         return out
@@ -499,13 +516,18 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             corr_rows.append((group, delta))
         self._pending[t] = corr_rows
         self._leaves[t] = refit
+        self._grown[t] = [(group, np.flatnonzero(np.asarray(tree["left_children"]) == -1),
+                           np.asarray(tree["split_conditions"], dtype=np.float32)[
+                               np.asarray(tree["left_children"]) == -1])
+                          for tree, group in zip(model["trees"], model["tree_info"])]
         margin = self._train_margin.reshape(n, -1)
         for col, (tree, group) in enumerate(zip(model["trees"], model["tree_info"])):
             margin[:, group] += refit[col][2][leaves[:, col]]
         # the training margins: this round's, plus what the new leaves change
         entry = self._sets.get(dtrain)
         if entry is None:
-            entry = self._sets[dtrain] = [np.zeros(np.shape(self._margin), dtype=np.float32), t]
+            entry = self._sets[dtrain] = [np.zeros(np.shape(self._margin), dtype=np.float32), t, None]
+        entry[2] = after  # XGBoost's margins with this round's tree
         corr = entry[0].reshape(n, -1)
         for col, (group, delta) in enumerate(corr_rows):
             corr[:, group] += delta[leaves[:, col]]
@@ -530,6 +552,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         xgb.Booster.load_model(booster, bytearray(json.dumps(js).encode()))
         xgb.Booster.load_config(booster, config)  # load_model resets the training parameters
         self._pending.clear()
+        self._grown.clear()
         self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
 
 

@@ -37,3 +37,17 @@ def assert_two_threads_train_what_one_does(est, data) -> None:
         t.join()
     for a, b in zip(alone, out):
         np.testing.assert_array_equal(a, b)
+
+
+def count_pred_leaf(monkeypatch, booster_cls, rows) -> list:
+    """Patch ``booster_cls.predict`` to record ``rows(data)`` of every ``pred_leaf=True`` call."""
+    asked: list = []
+    predict = booster_cls.predict
+
+    def counting(self, data, *args, **kwargs):
+        if kwargs.get("pred_leaf"):
+            asked.append(rows(data))
+        return predict(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(booster_cls, "predict", counting)
+    return asked

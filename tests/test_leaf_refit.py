@@ -22,7 +22,7 @@ import boostobj
 from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.losses import grouped_weighted_quantile
 from boostobj.sklearn import LGBMRegressor
-from refit_common import assert_two_threads_train_what_one_does, pinball, skewed
+from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, pinball, skewed
 
 KW = dict(n_estimators=30, learning_rate=0.1, num_leaves=8, max_depth=3, verbose=-1, n_jobs=1)
 
@@ -313,3 +313,14 @@ def test_leaves_read_off_cached_sums_are_the_true_leaves_or_none(compiled, n, n_
     else:
         assert not ambiguous
         np.testing.assert_array_equal(got, ids[truth])
+
+
+def test_leaves_come_from_lightgbms_cached_scores_not_from_passes_over_the_data(monkeypatch):
+    """LightGBM's refit asks pred_leaf (row by row over the raw data) only where its cached scores
+    cannot tell: never here, for the training set or the eval set."""
+    X, y = skewed(2000, 27)
+    Xv, yv = skewed(1000, 28)
+    asked = count_pred_leaf(monkeypatch, lgb.Booster, len)
+    m = LGBMRegressor(objective=boostobj.quantile(0.2), **KW).fit(X, y, eval_set=[(Xv, yv)])
+    assert asked == []
+    assert_leaves_are_quantiles(m, X, y, [0.2], [1, 29])

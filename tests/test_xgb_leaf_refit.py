@@ -22,7 +22,7 @@ from sklearn.base import clone
 import boostobj
 from boostobj.leaf_refit import XGBLeafRefit, xgb_refit_blockers
 from boostobj.sklearn import XGBRegressor
-from refit_common import assert_two_threads_train_what_one_does, pinball, skewed
+from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, pinball, skewed
 
 KW = dict(n_estimators=30, learning_rate=0.1, max_depth=3, n_jobs=1, tree_method="hist")
 
@@ -344,3 +344,15 @@ def test_leaves_read_off_the_cache_are_xgboosts_own():
     # a tree whose leaves share a value cannot be read off: None, never a guess
     model["trees"][0]["split_conditions"] = [0.0] * len(model["trees"][0]["split_conditions"])
     assert _leaves_from_cache(before, after, model) is None
+
+
+def test_leaves_come_from_the_caches_not_from_passes_over_the_data(monkeypatch):
+    """The refit asks XGBoost for pred_leaf (a pass over the raw data) only where its cached margins
+    cannot tell: once per eval set, when it first sees it; never for the training set here."""
+    X, y = skewed(2000, 25)
+    Xv, yv = skewed(1000, 26)
+    asked = count_pred_leaf(monkeypatch, xgb.Booster, lambda d: d.num_row())
+    m = XGBRegressor(objective=boostobj.quantile(0.2), **KW).fit(X, y, eval_set=[(Xv, yv)], verbose=False)
+    assert asked == [1000]
+    obj = boostobj.quantile(0.2)
+    assert m.evals_result()["validation_0"]["quantile@0.2"][-1] == pytest.approx(obj.loss(yv, m.predict(Xv)), rel=1e-5)

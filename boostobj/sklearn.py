@@ -13,6 +13,9 @@ subclass the frameworks' own estimators. With a boostobj objective they
 - evaluate eval sets with the matching metric (``obj.metric``), so early
   stopping works;
 - set ``num_target`` / ``num_class`` for multi-quantile objectives;
+- refit every quantile leaf to its rows' exact residual quantile after the
+  tree is grown, as LightGBM's own ``quantile`` does (``boostobj.leaf_refit``;
+  ``leaf_refit=False`` turns it off);
 - take any class labels (``XGBClassifier`` too, which otherwise demands
   0..K-1) and pass scikit-learn's estimator checks (see
   ``tests/test_sklearn_compat.py``); LightGBM keeps unsplittable features

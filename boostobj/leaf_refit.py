@@ -66,7 +66,7 @@ import inspect
 import json
 import warnings
 import weakref
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -209,13 +209,8 @@ class LeafRefit:
         leaves = []
         for idx, X in enumerate(self.data):
             now = _lgb_cached_scores(booster, idx, k)
-            found = None if now is None or self.raw[idx] is None else np.empty(now.shape, dtype=np.intp)
-            for j in range(k if found is not None else 0):
-                col = leaves_from_sums(self.raw[idx][:, j], now[:, j], np.arange(len(grown[j])), grown[j])
-                if col is None:
-                    found = None
-                    break
-                found[:, j] = col
+            found = None if now is None or self.raw[idx] is None else _round_leaves(
+                self.raw[idx], now, [(j, np.arange(len(v)), v) for j, v in enumerate(grown)])
             if found is None:  # not decidable from the cache: ask LightGBM (row by row, raw data)
                 found = np.asarray(booster.predict(X, start_iteration=iteration, num_iteration=1,
                                                    pred_leaf=True, num_threads=threads),
@@ -228,18 +223,30 @@ class LeafRefit:
             values = grown[j].copy()
             n_leaves = len(values)
             if n_leaves > 1:  # LightGBM refits only trees that split, too
-                leaf = leaves[0][:, j]
-                exact = self.loss.leaf_values(self.label - margins[0][:, j], self.weight, leaf, n_leaves, j)
-                if lam > 0:
-                    weight = np.bincount(leaf, weights=self.weight, minlength=n_leaves)
-                    exact = exact * (weight / (weight + lam))
-                if cap > 0:
-                    exact = np.clip(exact, -cap, cap)
+                exact = _leaf_targets(self.loss, self.label - margins[0][:, j], self.weight, leaves[0][:, j],
+                                      n_leaves, j, lam, cap)
                 for i in np.flatnonzero(np.isfinite(exact)):  # a leaf without rows keeps its value
                     values[i] = lr * exact[i]
                     booster.set_leaf_output(tree, int(i), float(values[i]))
             for leaf, m in zip(leaves, margins):
                 m[:, j] += values[leaf[:, j]]
+
+
+def _leaf_targets(loss: Loss, residual: np.ndarray, weight: np.ndarray | None, leaf: np.ndarray,
+                  n_leaves: int, k: int, lam: float, cap: float) -> np.ndarray:
+    """Each leaf's refit value before the learning rate (NaN for a leaf without rows).
+
+    ``loss.leaf_values`` of its rows, times W / (W + lambda) for its rows'
+    weight W and clipped to ``max_delta_step`` (``cap``, 0: none), as both
+    frameworks treat their own leaves.
+    """
+    exact = loss.leaf_values(residual, weight, leaf, n_leaves, k)
+    if lam > 0:
+        w = np.bincount(leaf, weights=weight, minlength=n_leaves)
+        exact = exact * (w / (w + lam))
+    if cap > 0:
+        exact = np.clip(exact, -cap, cap)
+    return exact
 
 
 def _lgb_cached_scores(booster: lgb.Booster, data_idx: int, k: int) -> np.ndarray | None:
@@ -374,12 +381,10 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             raise ValueError("the exact leaf refit would not be exact here: " + "; ".join(blockers)
                              + " (train without XGBLeafRefit)")
         self.booster = model
-        self._leaves: dict[int, list] = {}  # round -> per tree (leaf nodes, refit values)
-        self._grown: dict[int, list] = {}  # round -> per tree (output, leaf nodes, XGBoost's values)
-        self._pending: dict[int, list] = {}  # round -> per tree (output, leaf value change by node)
+        self._pending: dict[int, list[_RefitTree]] = {}  # round -> its trees, not yet written
         self._sets: Any = weakref.WeakKeyDictionary()  # DMatrix -> [correction, rounds included]
         self._train: xgb.DMatrix | None = None
-        self._params: tuple | None = None  # eta, lambda, max_delta_step
+        self._config: dict | None = None  # the learner's config, parsed; None after a set_param
         self._class = type(model)
         model.__class__ = _refitting(type(model))
         model._boostobj_refit = self  # type: ignore[attr-defined]
@@ -405,29 +410,19 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             lo, hi = min(missing), max(missing) + 1
             leaves = None
             if entry[2] is not None and hi == lo + 1:  # one new round: read its leaves off XGBoost's cache
-                leaves = self._leaves_from_margins(lo, entry[2].reshape(n, -1), np.reshape(raw, (n, -1)))
+                leaves = _round_leaves(entry[2], raw, self._pending[lo])
             if leaves is None:
                 leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
                 leaves = np.asarray(leaves, dtype=np.intp).reshape(n, -1)
             corr = entry[0].reshape(n, -1)
             col = 0
             for t in range(lo, hi):
-                for group, delta in self._pending[t]:
-                    corr[:, group] += delta[leaves[:, col]]
+                for tree in self._pending[t]:
+                    corr[:, tree.group] += tree.delta[leaves[:, col]]
                     col += 1
             entry[1] = hi
         entry[2] = raw
         return entry[0]
-
-    def _leaves_from_margins(self, t: int, before: np.ndarray, after: np.ndarray) -> np.ndarray | None:
-        """Each row's leaf in round ``t``'s trees from XGBoost's margins before and after them."""
-        out = np.empty((len(before), len(self._grown[t])), dtype=np.intp)
-        for col, (group, nodes, values) in enumerate(self._grown[t]):
-            found = leaves_from_sums(before[:, group], after[:, group], nodes, values)
-            if found is None:
-                return None
-            out[:, col] = found
-        return out
 
     def _predict(self, booster: xgb.Booster, data: Any, args: tuple, kwargs: dict) -> Any:
         bound = _PREDICT.bind(booster, data, *args, **kwargs)
@@ -454,12 +449,17 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             out = out + corr.reshape(np.shape(out))
         return out
 
+    def _learner(self) -> dict:
+        """The booster's learner config, parsed once per set_param (a scheduler sets eta each round)."""
+        if self._config is None:
+            self._config = json.loads(xgb.Booster.save_config(self.booster))["learner"]
+        return self._config
+
     def _identity(self) -> bool:
-        learner = json.loads(xgb.Booster.save_config(self.booster))["learner"]
-        return learner["learner_train_param"].get("objective") in _XGB_IDENTITY_OBJECTIVES
+        return self._learner()["learner_train_param"].get("objective") in _XGB_IDENTITY_OBJECTIVES
 
     def _builtin_metrics(self) -> bool:
-        learner = json.loads(xgb.Booster.save_config(self.booster))["learner"]
+        learner = self._learner()
         return bool(learner.get("metrics")) or not _truthy_str(
             learner["learner_train_param"].get("disable_default_eval_metric", "0"))
 
@@ -479,59 +479,37 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._refit(booster, dtrain)
 
     def _refit(self, booster: xgb.Booster, dtrain: xgb.DMatrix) -> None:
-        if self._params is None:  # read again after every set_param (a scheduler sets eta)
-            tree = json.loads(xgb.Booster.save_config(booster))["learner"]["gradient_booster"]["tree_train_param"]
-            self._params = float(tree["eta"]), float(tree["lambda"]), float(tree["max_delta_step"])
-        lr, lam, cap = self._params
+        tree_param = self._learner()["gradient_booster"]["tree_train_param"]
+        lr, lam, cap = (float(tree_param[k]) for k in ("eta", "lambda", "max_delta_step"))
         t = booster.num_boosted_rounds() - 1
         one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
         model = json.loads(one.save_raw("json"))["learner"]["gradient_booster"]["model"]
         n = dtrain.num_row()
+        grown = _xgb_grown(model)
         after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
-        leaves = _leaves_from_cache(self._cached, after, model)
+        leaves = _round_leaves(self._cached, after, grown)
         if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
             leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
         y = np.asarray(y, dtype=np.float64)
         w = np.asarray(w, dtype=np.float64) if np.size(w) else None
-        margin = np.asarray(self._margin, dtype=np.float64).reshape(n, -1)
-        residual = y.reshape(n, -1) - margin
-        refit, corr_rows = [], []
-        for col, (tree, group) in enumerate(zip(model["trees"], model["tree_info"])):
-            old = np.asarray(tree["split_conditions"], dtype=np.float64)
-            is_leaf = np.asarray(tree["left_children"]) == -1
+        residual = y.reshape(n, -1) - self._train_margin.reshape(n, -1)  # before this round's tree
+        trees = []
+        for col, (tree, (group, nodes, values)) in enumerate(zip(model["trees"], grown)):
+            n_nodes = len(tree["left_children"])
             leaf = leaves[:, col]
-            exact = self.loss.leaf_values(residual[:, group], w, leaf, len(old), group)
-            if lam > 0:
-                weight = np.bincount(leaf, weights=w, minlength=len(old))
-                exact = exact * (weight / (weight + lam))
-            if cap > 0:
-                exact = np.clip(exact, -cap, cap)
-            new = old.copy()
-            keep = is_leaf & np.isfinite(exact)  # a leaf without rows keeps its value
-            new[keep] = lr * exact[keep]
-            new = new.astype(np.float32)  # what XGBoost will store
-            delta = (new - old.astype(np.float32)).astype(np.float32)
-            refit.append((np.flatnonzero(is_leaf), new[is_leaf], new.astype(np.float64)))
-            corr_rows.append((group, delta))
-        self._pending[t] = corr_rows
-        self._leaves[t] = refit
-        self._grown[t] = [(group, np.flatnonzero(np.asarray(tree["left_children"]) == -1),
-                           np.asarray(tree["split_conditions"], dtype=np.float32)[
-                               np.asarray(tree["left_children"]) == -1])
-                          for tree, group in zip(model["trees"], model["tree_info"])]
-        margin = self._train_margin.reshape(n, -1)
-        for col, (tree, group) in enumerate(zip(model["trees"], model["tree_info"])):
-            margin[:, group] += refit[col][2][leaves[:, col]]
-        # the training margins: this round's, plus what the new leaves change
-        entry = self._sets.get(dtrain)
-        if entry is None:
-            entry = self._sets[dtrain] = [np.zeros(np.shape(self._margin), dtype=np.float32), t, None]
-        entry[2] = after  # XGBoost's margins with this round's tree
-        corr = entry[0].reshape(n, -1)
-        for col, (group, delta) in enumerate(corr_rows):
-            corr[:, group] += delta[leaves[:, col]]
-        entry[1] = t + 1
+            exact = _leaf_targets(self.loss, residual[:, group], w, leaf, n_nodes, group, lam, cap)[nodes]
+            # what XGBoost will store; a leaf without rows keeps its value
+            refit = np.where(np.isfinite(exact), lr * exact, values).astype(np.float32)
+            delta = np.zeros(n_nodes, dtype=np.float32)  # by node, as XGBoost names a row's leaf
+            delta[nodes] = refit - values
+            trees.append(_RefitTree(group, nodes, values, refit, delta))
+            # the objective's margins gain the refit leaf (every other set, the training set as an
+            # eval set too, gets its correction from _correction)
+            by_node = np.zeros(n_nodes)
+            by_node[nodes] = refit
+            self._train_margin.reshape(n, -1)[:, group] += by_node[leaf]
+        self._pending[t] = trees
 
     def flush(self) -> None:
         """Write the pending refit leaves into the booster (XGBoost then re-predicts from the trees)."""
@@ -542,17 +520,16 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         js = json.loads(xgb.Booster.save_raw(booster, "json"))
         model = js["learner"]["gradient_booster"]["model"]
         indptr = model["iteration_indptr"]
-        for t in self._pending:
-            for i, (nodes, values, _) in enumerate(self._leaves.pop(t)):
+        for t, trees in self._pending.items():
+            for i, refit in enumerate(trees):
                 tree = model["trees"][indptr[t] + i]
                 for key in ("split_conditions", "base_weights"):
                     v = np.asarray(tree[key], dtype=np.float64)
-                    v[nodes] = values
+                    v[refit.nodes] = refit.refit
                     tree[key] = v.tolist()
         xgb.Booster.load_model(booster, bytearray(json.dumps(js).encode()))
         xgb.Booster.load_config(booster, config)  # load_model resets the training parameters
         self._pending.clear()
-        self._grown.clear()
         self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
 
 
@@ -596,14 +573,37 @@ def leaves_from_sums(before: np.ndarray, after: np.ndarray, leaves: np.ndarray,
     return np.asarray(leaves)[order[pick]]
 
 
-def _leaves_from_cache(before: np.ndarray, after: np.ndarray, model: dict) -> np.ndarray | None:
-    """Each row's leaf in this round's XGBoost trees (``model``: their JSON), from the cached margins."""
-    n = len(before)
-    before, after = before.reshape(n, -1), after.reshape(n, -1)
-    out = np.empty((n, len(model["trees"])), dtype=np.intp)
-    for col, (tree, group) in enumerate(zip(model["trees"], model["tree_info"])):
+class _RefitTree(NamedTuple):
+    """One refit XGBoost tree not yet written into the model."""
+
+    group: int  # its output
+    nodes: np.ndarray  # its leaf nodes
+    grown: np.ndarray  # their float32 values as XGBoost grew them (what its caches added)
+    refit: np.ndarray  # their float32 refit values
+    delta: np.ndarray  # refit - grown by node id (0 elsewhere), as XGBoost names a row's leaf
+
+
+def _xgb_grown(model: dict) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per tree of one round's model JSON: its output, its leaf nodes and XGBoost's float32 leaf values."""
+    out = []
+    for tree, group in zip(model["trees"], model["tree_info"]):
         nodes = np.flatnonzero(np.asarray(tree["left_children"]) == -1)
-        values = np.asarray(tree["split_conditions"], dtype=np.float32)[nodes]
+        out.append((group, nodes, np.asarray(tree["split_conditions"], dtype=np.float32)[nodes]))
+    return out
+
+
+def _round_leaves(before: np.ndarray, after: np.ndarray, grown: Sequence) -> np.ndarray | None:
+    """Each row's leaf in one round's trees (a column per tree), from a framework's cached scores.
+
+    ``before`` / ``after``: the scores around the round, (n, K) or (n,);
+    ``grown``: per tree (its output, its leaf ids, their values as grown),
+    e.g. from ``_xgb_grown`` or ``_RefitTree``. None where ``leaves_from_sums``
+    cannot tell for some tree.
+    """
+    n = len(before)
+    before, after = np.reshape(before, (n, -1)), np.reshape(after, (n, -1))
+    out = np.empty((n, len(grown)), dtype=np.intp)
+    for col, (group, nodes, values, *_) in enumerate(grown):
         found = leaves_from_sums(before[:, group], after[:, group], nodes, values)
         if found is None:
             return None
@@ -641,7 +641,7 @@ def _refitting(cls: type) -> type:
             return self._boostobj_refit._predict(self, data, args, kwargs)
 
         def set_param(self: Any, *args: Any, **kwargs: Any) -> Any:
-            self._boostobj_refit._params = None
+            self._boostobj_refit._config = None
             return cls.set_param(self, *args, **kwargs)
 
         def eval_set(self: Any, *args: Any, **kwargs: Any) -> Any:

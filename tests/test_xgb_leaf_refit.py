@@ -22,7 +22,8 @@ from sklearn.base import clone
 import boostobj
 from boostobj.leaf_refit import XGBLeafRefit, xgb_refit_blockers
 from boostobj.sklearn import XGBRegressor
-from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, pinball, skewed
+from refit_common import (assert_two_threads_train_what_one_does, count_pred_leaf, pinball,
+                          short_tail_ratios, skewed)
 
 KW = dict(n_estimators=30, learning_rate=0.1, max_depth=3, n_jobs=1, tree_method="hist")
 
@@ -87,18 +88,9 @@ def test_max_delta_step_clips_the_refit_leaf():
 
 
 def test_refit_beats_newton_leaves_on_the_short_tail_and_matches_the_builtins():
-    ratios = []
-    for seed in (3, 5, 7):
-        X, y = skewed(1000, seed)
-        Xt, yt = skewed(5000, seed + 1)
-        fit = lambda est: pinball(yt, est.fit(X, y).predict(Xt), 0.05)  # noqa: E731
-        short = {**KW, "n_estimators": 50}
-        newton = fit(XGBRegressor(objective=boostobj.quantile(0.05), leaf_refit=False, **short))
-        assert fit(XGBRegressor(objective=boostobj.quantile(0.05), **short)) < 0.8 * newton
-        full = {**KW, "n_estimators": 200}
-        ours = fit(XGBRegressor(objective=boostobj.quantile(0.05), **full))
-        builtin = fit(xgb.XGBRegressor(objective="reg:quantileerror", quantile_alpha=0.05, **full))
-        ratios.append(ours / builtin)
+    ratios = short_tail_ratios(
+        lambda obj, **kw: XGBRegressor(objective=obj, **kw),
+        lambda **kw: xgb.XGBRegressor(objective="reg:quantileerror", quantile_alpha=0.05, **kw), KW)
     assert np.mean(ratios) <= 1.0, ratios
 
 
@@ -323,7 +315,7 @@ def test_helpers_name_what_blocks_the_refit():
 def test_leaves_read_off_the_cache_are_xgboosts_own():
     """The refit finds each row's leaf from XGBoost's cached margins where that is unambiguous;
     wherever it answers, the answer is XGBoost's pred_leaf."""
-    from boostobj.leaf_refit import _leaves_from_cache
+    from boostobj.leaf_refit import _round_leaves, _xgb_grown
 
     X, y = skewed(3000, 23)
     X = np.column_stack([X, np.random.default_rng(24).normal(size=(3000, 3))])
@@ -336,14 +328,14 @@ def test_leaves_read_off_the_cache_are_xgboosts_own():
         after = bst.predict(d, output_margin=True, training=True)
         one = bst[t:t + 1]
         model = json.loads(one.save_raw("json"))["learner"]["gradient_booster"]["model"]
-        got = _leaves_from_cache(before, after, model)
+        got = _round_leaves(before, after, _xgb_grown(model))
         if got is not None:
             np.testing.assert_array_equal(got[:, 0], one.predict(d, pred_leaf=True).astype(np.intp))
             answered += 1
     assert answered >= 20
     # a tree whose leaves share a value cannot be read off: None, never a guess
     model["trees"][0]["split_conditions"] = [0.0] * len(model["trees"][0]["split_conditions"])
-    assert _leaves_from_cache(before, after, model) is None
+    assert _round_leaves(before, after, _xgb_grown(model)) is None
 
 
 def test_leaves_come_from_the_caches_not_from_passes_over_the_data(monkeypatch):

@@ -22,7 +22,7 @@ import boostobj
 from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.losses import grouped_weighted_quantile
 from boostobj.sklearn import LGBMRegressor
-from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, pinball, skewed
+from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, short_tail_ratios, skewed
 
 KW = dict(n_estimators=30, learning_rate=0.1, num_leaves=8, max_depth=3, verbose=-1, n_jobs=1)
 
@@ -85,17 +85,8 @@ def test_weights_lambda_and_multi_quantile_leaves():
 
 
 def test_refit_beats_newton_leaves_on_the_short_tail_and_matches_the_builtin():
-    ratios = []
-    for seed in (3, 5, 7):
-        X, y = skewed(1000, seed)
-        Xt, yt = skewed(5000, seed + 1)
-        fit = lambda est: pinball(yt, est.fit(X, y).predict(Xt), 0.05)  # noqa: E731
-        short = {**KW, "n_estimators": 50}
-        newton = fit(LGBMRegressor(objective=boostobj.quantile(0.05), leaf_refit=False, **short))
-        assert fit(LGBMRegressor(objective=boostobj.quantile(0.05), **short)) < 0.8 * newton
-        full = {**KW, "n_estimators": 200}
-        ours = fit(LGBMRegressor(objective=boostobj.quantile(0.05), **full))
-        ratios.append(ours / fit(lgb.LGBMRegressor(objective="quantile", alpha=0.05, **full)))
+    ratios = short_tail_ratios(lambda obj, **kw: LGBMRegressor(objective=obj, **kw),
+                               lambda **kw: lgb.LGBMRegressor(objective="quantile", alpha=0.05, **kw), KW)
     assert np.mean(ratios) <= 1.02, ratios
 
 

@@ -559,7 +559,7 @@ def leaves_from_sums(before: np.ndarray, after: np.ndarray, leaves: np.ndarray,
         pick = np.zeros(len(before), dtype=np.intp)
     elif _compiled.ENABLED and before.dtype == after.dtype == v.dtype:
         pick = _compiled.nearest_leaves(before, after, v)
-        return None if pick is None else np.asarray(leaves)[order[pick]]
+        return None if pick is None else np.asarray(leaves)[order][pick]  # one gather of n rows
     else:
         d = after.astype(np.float64) - before
         i = np.clip(np.searchsorted(v, d), 1, len(v) - 1)
@@ -570,7 +570,7 @@ def leaves_from_sums(before: np.ndarray, after: np.ndarray, leaves: np.ndarray,
         ok = (side >= 0) & (side < len(v))
         if np.any(before[ok] + v[side[ok]] == after[ok]):
             return None
-    return np.asarray(leaves)[order[pick]]
+    return np.asarray(leaves)[order][pick]
 
 
 class _RefitTree(NamedTuple):

@@ -739,10 +739,34 @@ class QuantileRefitGrowth(Quantile):
                          _guard_floor(xp, m.dtype))
         return g, _floor(xp, eps / (eps + xp.abs(r)))
 
-    compiled_row = None  # the reference: not a hot path
+    def _eps32(self, scale):
+        # the reference's float32 epsilon: the guard times the scale in float64, then rounded
+        return max(np.float32(self.REFIT_GUARD * float(scale)), _F32_SQRT_TINY)
 
     def numpy_kernel(self, t, m, scale, g, h, scratch):
-        return Loss.numpy_kernel(self, t, m, scale, g, h, scratch)  # the reference: not a hot path
+        # the drop-ins' default quantile objective: a hot path (measured at 1M rows, 8 leaves:
+        # the reference kernel cost ~5 ms a round, a third of LightGBM's own tree)
+        if self.multi:  # (n, K) blocks: the reference kernel
+            return Loss.numpy_kernel(self, t, m, scale, g, h, scratch)
+        r, below = scratch[0], scratch[1].view(np.bool_)[: len(g)]
+        np.subtract(t, m, out=r, casting="same_kind")
+        np.less_equal(r, 0, out=below)
+        np.subtract(below, np.float32(self.alpha), out=g)
+        eps = self._eps32(scale)
+        np.abs(r, out=h)
+        np.add(h, eps, out=h)
+        np.divide(eps, h, out=h)
+        np.maximum(h, np.float32(CURVATURE_FLOOR), out=h)
+
+    def row_params(self, scale):
+        return None if self.multi else (self.alpha, float(self._eps32(scale)), 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(y, m, alpha, eps, p2):
+        r = y - m
+        g = (_f32(1.0) if r <= 0 else _f32(0.0)) - alpha
+        return g, max(eps / (eps + abs(r)), _f32(CURVATURE_FLOOR))
 
     def for_leaf_refit(self):
         return self

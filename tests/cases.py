@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import boostobj
+from boostobj.losses import QuantileRefitGrowth
 
 REGRESSION = {
     "squared_error": lambda: boostobj.squared_error(),
@@ -16,6 +17,10 @@ REGRESSION = {
     "quantile(0.5)": lambda: boostobj.quantile(0.5),
     "quantile(0.9)": lambda: boostobj.quantile(0.9),
     "quantile([.05,.5,.95])": lambda: boostobj.quantile([0.05, 0.5, 0.95]),
+    # what the drop-ins grow their refit trees on (boostobj.leaf_refit)
+    "quantile(0.05) refit growth": lambda: boostobj.quantile(0.05).with_loss(QuantileRefitGrowth(0.05)),
+    "quantile([.1,.9]) refit growth": lambda: boostobj.quantile([0.1, 0.9]).with_loss(
+        QuantileRefitGrowth([0.1, 0.9])),
     "expectile(0.1)": lambda: boostobj.expectile(0.1),
     "expectile(0.5)": lambda: boostobj.expectile(0.5),
     "expectile(0.9)": lambda: boostobj.expectile(0.9),

@@ -28,14 +28,17 @@ def test_replay_trains_the_same_model_as_ours(speed):
     runner = speed.XGBRunner(X, y, threads=1, rounds=5)
     obj = boostobj.huber(1.0)
     start = obj.init_score(y)
-    rec = speed.PerCall(obj, speed._naive("huber(1)")[0])
+    rec = speed.PerCall(obj)
     params = {**runner.params, "base_score": start, "disable_default_eval_metric": 1}
     ours = xgb.train(params, runner.data, 5, obj=rec)
     replayed = xgb.train(params, runner.data, 5, obj=speed.Replay(rec.rounds))
     touched = xgb.train(params, runner.data, 5, obj=speed.ReplayTouch(rec.rounds, y))
     np.testing.assert_array_equal(ours.predict(runner.data), replayed.predict(runner.data))
     np.testing.assert_array_equal(ours.predict(runner.data), touched.predict(runner.data))
-    assert len(rec.ours_s) == len(rec.naive_s) == 5
+    assert len(rec.seconds) == len(rec.rounds) == 5
+    naive = speed.PerCall(speed._naive("huber(1)")[0], record=False)
+    xgb.train(params, runner.data, 5, obj=naive)
+    assert len(naive.seconds) == 5 and not naive.rounds
 
 
 def test_paired_statistics(speed):

@@ -422,18 +422,16 @@ def nearest_leaves(before: np.ndarray, after: np.ndarray, v: np.ndarray) -> np.n
     (``leaf_refit.leaves_from_sums`` makes ten NumPy passes for it: 56 ms at
     1M rows).
     """
-    n = before.shape[0]
     k = v.shape[0]
-    pick = np.empty(n, dtype=np.int32 if k <= 64 else np.intp)
-    vv = v.astype(np.float64)
-    mids = np.full(63, np.inf)
-    if k <= 64:
-        mids[:k - 1] = vv[:-1] + (vv[1:] - vv[:-1]) / 2  # ordered, no overflow
-    if k <= 8:
-        _ranks_8(before, after, tuple(mids[:7].tolist()), pick)
-    elif k <= 64:
-        fine = np.append(mids, np.inf).reshape(8, 8)[:, :7].copy()
-        _ranks_64(before, after, tuple(mids[7::8].tolist()), fine, pick)
-    else:
+    pick = np.empty(before.shape[0], dtype=np.int32 if k <= 64 else np.intp)
+    if k > 64:
         _nearest_leaves(before, after, v, pick)
+    else:
+        vv = v.astype(np.float64)
+        mids = np.full(64, np.inf)  # 63 midpoints at most, +inf past the last
+        mids[:k - 1] = vv[:-1] + (vv[1:] - vv[:-1]) / 2  # ordered, no overflow
+        if k <= 8:
+            _ranks_8(before, after, tuple(mids[:7].tolist()), pick)
+        else:
+            _ranks_64(before, after, tuple(mids[7::8][:7].tolist()), mids.reshape(8, 8)[:, :7].copy(), pick)
     return pick if _sums_match(before, after, v, pick) else None

@@ -663,6 +663,16 @@ class Quantile(Loss):
         h = 0.5 / xp.maximum(xp.abs(r), eps)
         return g, _floor(xp, h)
 
+    def _eps32(self, scale):
+        # the reference's float32 arithmetic: guard x scale rounded as there
+        return max(np.float32(self._guards[0]) * np.float32(scale), _F32_SQRT_TINY)
+
+    def _curvature_into(self, r, eps, h):
+        """The curvature of the float32 residuals ``r`` written into ``h`` (``numpy_kernel``'s)."""
+        np.abs(r, out=h)
+        np.clip(h, eps, np.float32(0.5 / CURVATURE_FLOOR), out=h)  # floor by construction
+        np.divide(np.float32(0.5), h, out=h)
+
     def numpy_kernel(self, t, m, scale, g, h, scratch):
         if self.multi:  # (n, K) blocks: the reference kernel
             return super().numpy_kernel(t, m, scale, g, h, scratch)
@@ -670,17 +680,12 @@ class Quantile(Loss):
         np.subtract(t, m, out=r, casting="same_kind")
         np.less_equal(r, 0, out=below)
         np.subtract(below, np.float32(self.alpha), out=g)
-        # the reference's float32 arithmetic: guard x scale rounded as there
-        eps = max(np.float32(self._guards[0]) * np.float32(scale), _F32_SQRT_TINY)
-        np.abs(r, out=h)
-        np.clip(h, eps, np.float32(0.5 / CURVATURE_FLOOR), out=h)  # floor by construction
-        np.divide(np.float32(0.5), h, out=h)
+        self._curvature_into(r, self._eps32(scale), h)
 
     def row_params(self, scale):
         if self.multi:
             return None  # (n, K) margins: the NumPy path
-        eps = max(np.float32(self._guards[0]) * np.float32(scale), _F32_SQRT_TINY)
-        return (self.alpha, float(eps), 0.5 / CURVATURE_FLOOR)
+        return (self.alpha, float(self._eps32(scale)), 0.5 / CURVATURE_FLOOR)
 
     @staticmethod
     @_compiled.scalar
@@ -739,31 +744,21 @@ class QuantileRefitGrowth(Quantile):
                          _guard_floor(xp, m.dtype))
         return g, _floor(xp, eps / (eps + xp.abs(r)))
 
+    # The drop-ins' default quantile objective, so a hot path (at 1M rows the reference kernel
+    # cost ~5 ms a round, a third of LightGBM's own tree): Quantile's kernels with this curvature.
     def _eps32(self, scale):
         # the reference's float32 epsilon: the guard times the scale in float64, then rounded
         return max(np.float32(self.REFIT_GUARD * float(scale)), _F32_SQRT_TINY)
 
-    def numpy_kernel(self, t, m, scale, g, h, scratch):
-        # the drop-ins' default quantile objective: a hot path (measured at 1M rows, 8 leaves:
-        # the reference kernel cost ~5 ms a round, a third of LightGBM's own tree)
-        if self.multi:  # (n, K) blocks: the reference kernel
-            return Loss.numpy_kernel(self, t, m, scale, g, h, scratch)
-        r, below = scratch[0], scratch[1].view(np.bool_)[: len(g)]
-        np.subtract(t, m, out=r, casting="same_kind")
-        np.less_equal(r, 0, out=below)
-        np.subtract(below, np.float32(self.alpha), out=g)
-        eps = self._eps32(scale)
+    def _curvature_into(self, r, eps, h):
         np.abs(r, out=h)
         np.add(h, eps, out=h)
         np.divide(eps, h, out=h)
         np.maximum(h, np.float32(CURVATURE_FLOOR), out=h)
 
-    def row_params(self, scale):
-        return None if self.multi else (self.alpha, float(self._eps32(scale)), 0.0)
-
     @staticmethod
     @_compiled.scalar
-    def compiled_row(y, m, alpha, eps, p2):
+    def compiled_row(y, m, alpha, eps, top):  # top: Quantile's, unused here
         r = y - m
         g = (_f32(1.0) if r <= 0 else _f32(0.0)) - alpha
         return g, max(eps / (eps + abs(r)), _f32(CURVATURE_FLOOR))

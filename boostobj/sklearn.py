@@ -58,10 +58,38 @@ def _ours(objective: Any) -> Objective | None:
     return objective if isinstance(objective, Objective) else None
 
 
-def _check_fit_inputs(y: Any, sample_weight: Any) -> None:
-    """Errors that must name their cause before the objective sees the data."""
+def _n_rows(a: Any) -> int | None:
+    """Rows of an array, data frame, sparse matrix or list; None where it has no length."""
+    shape = getattr(a, "shape", None)
+    if shape is not None and len(shape) > 0 and isinstance(shape[0], (int, np.integer)):
+        return int(shape[0])
+    try:
+        return len(a)
+    except TypeError:
+        return None
+
+
+def _check_lengths(X: Any, y: Any, kwargs: dict) -> None:
+    """X and y (and each eval set's pair) must have one label per row.
+
+    XGBoost reports a mismatch as a failed check in its C++ data layer and
+    LightGBM's eval sets as a LightGBMError; both before anything names y.
+    """
+    pairs = [("X", "y", X, y)] + [(f"eval_set[{i}] X", f"eval_set[{i}] y", Xe, ye)
+                                   for i, (Xe, ye) in enumerate(_eval_pairs(kwargs))]
+    for x_name, y_name, Xa, ya in pairs:
+        nx, ny = _n_rows(Xa), _n_rows(ya)
+        if nx is not None and ny is not None and nx != ny:
+            raise ValueError(f"{y_name} has {ny} labels but {x_name} has {nx} rows: "
+                             "they must have one label per row")
+
+
+def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | None = None) -> None:
+    """Errors that must name their cause before the objective or the framework sees the data."""
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
+    if X is not None:
+        _check_lengths(X, y, kwargs or {})
     if np.iscomplexobj(np.asarray(y)):  # the objective would drop the imaginary part
         raise ValueError("Complex data not supported: y is complex")
     if sample_weight is not None:
@@ -300,7 +328,7 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        _check_fit_inputs(y, sample_weight)
+        _check_fit_inputs(y, sample_weight, X, kwargs)
         sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
         # weights as given (XGBoost's lambda and min_child_weight count weight, so a weight
         # of 2 stays two rows), unlike LGBMRegressor's refit, which scales them to mean 1
@@ -361,7 +389,7 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        _check_fit_inputs(y, sample_weight)
+        _check_fit_inputs(y, sample_weight, X, kwargs)
         _check_finite_labels(y)
         # like LightGBM and scikit-learn, take any labels and train on 0..K-1
         encoder = _label_encoder(y)
@@ -484,7 +512,7 @@ class _LGBMMixin:
 
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
-        _check_fit_inputs(y, sample_weight)
+        _check_fit_inputs(y, sample_weight, X, kwargs)
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)
         params = self.get_params()  # type: ignore[attr-defined]

@@ -32,6 +32,28 @@ def test_xgb_classifier_rejects_non_finite_labels_like_the_other_entry_points(ba
         LGBMClassifier(objective=boostobj.focal(), **LGB).fit(X, y)
 
 
+DROP_INS = [(XGBRegressor, boostobj.huber(), Y_REG, XGB), (LGBMRegressor, boostobj.huber(), Y_REG, LGB),
+            (XGBClassifier, boostobj.focal(), Y_BIN, XGB), (LGBMClassifier, boostobj.focal(), Y_BIN, LGB)]
+
+
+@pytest.mark.parametrize("cls, obj, y, kw", DROP_INS)
+def test_labels_of_another_length_than_x_name_both_counts(cls, obj, y, kw):
+    # XGBoost's own message is a failed C++ check ("p_info->Size() % n_samples"),
+    # LightGBM's for an eval set a LightGBMError: both before anything names y
+    with pytest.raises(ValueError, match=r"^y has 199 labels but X has 200 rows"):
+        cls(objective=obj, **kw).fit(X, y[:-1])
+    with pytest.raises(ValueError, match=r"^eval_set\[1\] y has 150 labels but eval_set\[1\] X has 200 rows"):
+        cls(objective=obj, **kw).fit(X, y, eval_set=[(X, y), (X, y[:150])])
+    with pytest.raises(ValueError, match=r"^y has 200 labels but X has 150 rows"):
+        cls(objective=obj, **kw).fit(pd.DataFrame(X[:150]), y)
+
+
+@pytest.mark.parametrize("cls, obj, y, kw", DROP_INS)
+def test_matching_lists_and_frames_still_fit(cls, obj, y, kw):
+    m = cls(objective=obj, **kw).fit(pd.DataFrame(X), list(y), eval_set=[(pd.DataFrame(X), list(y))])
+    assert m.predict(X).shape == (200,)
+
+
 @pytest.mark.parametrize("top", [4999.0, 1e6, 1e300])
 def test_labels_implying_an_absurd_class_count_need_an_explicit_k(top):
     with pytest.raises(ValueError, match=r"imply K=\d+ classes.*given explicitly.*n_outputs=K.*num_class"):

@@ -95,7 +95,8 @@ def huber(delta: float = 1.0) -> Objective:
 
 
 @register
-def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> Objective:
+def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None,
+             refit_prior: float = 0.5) -> Objective:
     """Pinball loss at level ``alpha`` in (0, 1), or a strictly increasing list
     of levels trained as K outputs of one booster (sorted, never crossing).
 
@@ -104,13 +105,16 @@ def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None) -> 
     start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
     and where the drop-ins refit each leaf to its exact residual
     quantile (``boostobj.leaf_refit``) they grow the trees on a nearly flat
-    curvature (``boostobj.losses.QuantileRefitGrowth``).
+    curvature (``boostobj.losses.QuantileRefitGrowth``). ``refit_prior`` (>= 0)
+    shrinks a refit leaf too small to hold a row beyond its quantile (fewer
+    than 1 / min(alpha, 1 - alpha) rows) towards the current fit
+    (``Quantile.leaf_values``); 0 refits every leaf exactly.
 
     >>> import numpy as np, boostobj
     >>> boostobj.quantile([0.1, 0.9]).init_score(np.arange(11.0)).tolist()
     [1.0, 9.0]
     """
-    return Objective(Quantile(alpha, eps), "quantile")
+    return Objective(Quantile(alpha, eps, refit_prior), "quantile")
 
 
 @register

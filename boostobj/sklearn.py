@@ -538,7 +538,8 @@ class _LGBMMixin:
             # first, so invalid weights get the objective's own message, not a NaN from the mean)
             w = _check_weights(sample_weight, len(y_enc))
             if w is not None:
-                sample_weight = w / np.mean(w)
+                refit.weight_scale = float(np.mean(w))  # the refit's small-leaf prior counts the user's weights
+                sample_weight = w / refit.weight_scale
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             self._boostobj_extra = {}
             try:

@@ -16,6 +16,12 @@ def skewed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y.astype(np.float32).astype(np.float64)  # the frameworks' float32 labels, exactly
 
 
+def small_leaf_factor(total: float, alpha: float, prior: float) -> float:
+    """Quantile.leaf_values's shrinkage, written out: W / (W + prior N) below N = 1 / min(a, 1 - a)."""
+    need = 1.0 / min(alpha, 1.0 - alpha)
+    return total / (total + prior * need) if total < need else 1.0
+
+
 def pinball(y: np.ndarray, q: np.ndarray, a: float) -> float:
     r = y - q
     return float(np.mean(np.maximum(a * r, (a - 1) * r)))

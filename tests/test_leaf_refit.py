@@ -22,13 +22,15 @@ import boostobj
 from boostobj.leaf_refit import LeafRefit, builtin_metrics, refit_blockers
 from boostobj.losses import grouped_weighted_quantile
 from boostobj.sklearn import LGBMRegressor
-from refit_common import assert_two_threads_train_what_one_does, count_pred_leaf, short_tail_ratios, skewed
+from refit_common import (assert_two_threads_train_what_one_does, count_pred_leaf, short_tail_ratios, skewed,
+                          small_leaf_factor)
 
 KW = dict(n_estimators=30, learning_rate=0.1, num_leaves=8, max_depth=3, verbose=-1, n_jobs=1)
 
 
-def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, lam=0.0):
-    """Leaf i of tree (t, k) is lr x the weighted alpha_k quantile of its rows' residuals before t."""
+def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, lam=0.0, prior=0.5):
+    """Leaf i of tree (t, k) is lr x the weighted alpha_k quantile of its rows' residuals before t
+    (times W / (W + lambda), and shrunk by ``prior`` where the leaf is too small for its level)."""
     booster = model.booster_
     k = booster.num_model_per_iteration()
     lr = model.learning_rate
@@ -44,7 +46,9 @@ def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, la
                 q = np.quantile(r[rows], a, weights=w, method="inverted_cdf")
                 # under the refit the drop-ins train on weights of mean 1: lambda counts rows
                 total = rows.sum() if weight is None else (weight / weight.mean())[rows].sum()
-                expected = lr * q * total / (total + lam)
+                # the small-leaf prior counts the user's weights: a weight of 2 is two rows
+                user_total = rows.sum() if weight is None else weight[rows].sum()
+                expected = lr * q * small_leaf_factor(user_total, a, prior) * total / (total + lam)
                 got = booster.get_leaf_output(t * k + j, int(i))
                 assert got == pytest.approx(expected, rel=1e-6, abs=1e-9), (t, j, i)
                 checked += 1
@@ -74,6 +78,17 @@ def test_every_leaf_is_the_scaled_residual_quantile(alpha):
     X, y = skewed(600, 0)
     m = LGBMRegressor(objective=boostobj.quantile(alpha), **KW).fit(X, y)
     assert_leaves_are_quantiles(m, X, y, [alpha], [1, 2, 15, 29])
+
+
+@pytest.mark.parametrize("prior", [0.5, 0.0, 2.0])
+def test_leaves_too_small_for_their_level_are_shrunk_by_refit_prior(prior):
+    # alpha 0.02: a leaf needs 50 rows to hold one beyond its quantile; LightGBM's leaves
+    # have at least min_child_samples=20 rows, so many of 300 rows' leaves are smaller
+    X, y = skewed(300, 11)
+    m = LGBMRegressor(objective=boostobj.quantile(0.02, refit_prior=prior), **KW).fit(X, y)
+    assert_leaves_are_quantiles(m, X, y, [0.02], [1, 5, 20], prior=prior)
+    leaf = m.booster_.predict(X, start_iteration=5, num_iteration=1, pred_leaf=True).ravel()
+    assert np.bincount(leaf).min() < 50  # the prior had a leaf to act on
 
 
 def test_weights_lambda_and_multi_quantile_leaves():

@@ -19,6 +19,8 @@ import boostobj
         (lambda: boostobj.quantile(float("nan")), r"alpha must be in \(0, 1\)"),
         (lambda: boostobj.quantile("0.5"), r"alpha must be a real number in \(0, 1\)"),
         (lambda: boostobj.quantile([0.1, 1.2]), r"alpha\[1\] must be in \(0, 1\)"),
+        (lambda: boostobj.quantile(0.1, refit_prior=-0.5), r"refit_prior must be in \[0, inf\), got -0.5"),
+        (lambda: boostobj.quantile(0.1, refit_prior=float("nan")), r"refit_prior must be in \[0, inf\)"),
         (lambda: boostobj.quantile([0.5, 0.1]), r"alpha must be strictly increasing"),
         (lambda: boostobj.quantile([]), r"non-empty increasing list"),
         (lambda: boostobj.quantile(0.5, eps=0.0), r"eps must be in \(0, inf\)"),

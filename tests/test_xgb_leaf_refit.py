@@ -22,16 +22,17 @@ from sklearn.base import clone
 import boostobj
 from boostobj.leaf_refit import XGBLeafRefit, xgb_refit_blockers
 from boostobj.sklearn import XGBRegressor
-from refit_common import (assert_two_threads_train_what_one_does, count_pred_leaf, pinball,
+from refit_common import (assert_two_threads_train_what_one_does, count_pred_leaf, pinball, small_leaf_factor,
                           short_tail_ratios, skewed)
 
 KW = dict(n_estimators=30, learning_rate=0.1, max_depth=3, n_jobs=1, tree_method="hist")
 
 
 def assert_leaves_are_quantiles(bst: xgb.Booster, X, y, alphas, rounds, lr=0.1, lam=1.0, weight=None,
-                                etas=None) -> None:
+                                etas=None, prior=0.5) -> None:
     """Each leaf of round t's tree k is eta_t x the weighted alpha_k quantile of its rows' residuals
-    before round t, times W / (W + lambda) for its rows' weight W."""
+    before round t, times W / (W + lambda) for its rows' weight W (and shrunk by ``prior`` where
+    the leaf is too small for its level)."""
     d = xgb.DMatrix(X)
     k = len(alphas)
     base = np.asarray(json.loads(bst.save_config())["learner"]["learner_model_param"]["base_score"]
@@ -51,7 +52,7 @@ def assert_leaves_are_quantiles(bst: xgb.Booster, X, y, alphas, rounds, lr=0.1, 
                 w = None if weight is None else weight[rows]
                 q = np.quantile(r[rows], a, weights=w, method="inverted_cdf")
                 total = rows.sum() if weight is None else weight[rows].sum()
-                expected = eta * q * total / (total + lam)
+                expected = eta * q * small_leaf_factor(total, a, prior) * total / (total + lam)
                 got = value[rows, j]
                 np.testing.assert_allclose(got, expected, rtol=2e-6, atol=2e-6 * (1 + abs(base[j])),
                                            err_msg=str((t, j, i)))
@@ -64,6 +65,17 @@ def test_every_leaf_is_the_scaled_residual_quantile(alpha):
     X, y = skewed(600, 0)
     m = XGBRegressor(objective=boostobj.quantile(alpha), **KW).fit(X, y)
     assert_leaves_are_quantiles(m.get_booster(), X, y, [alpha], [0, 1, 15, 29])
+
+
+@pytest.mark.parametrize("prior", [0.5, 0.0, 2.0])
+def test_leaves_too_small_for_their_level_are_shrunk_by_refit_prior(prior):
+    # alpha 0.98: a leaf needs 50 rows to hold one beyond its quantile; XGBoost's
+    # min_child_weight=1 lets depth-3 trees on 300 rows grow far smaller ones
+    X, y = skewed(300, 11)
+    m = XGBRegressor(objective=boostobj.quantile(0.98, refit_prior=prior), **KW).fit(X, y)
+    assert_leaves_are_quantiles(m.get_booster(), X, y, [0.98], [0, 5, 20], prior=prior)
+    leaf = m.get_booster()[5:6].predict(xgb.DMatrix(X), pred_leaf=True).ravel().astype(int)
+    assert np.bincount(leaf)[np.unique(leaf)].min() < 50  # the prior had a leaf to act on
 
 
 def test_weights_lambda_and_multi_quantile_leaves():

@@ -554,7 +554,8 @@ NOTES = {
         "the residual α-quantile after the tree is grown; XGBoost 3.4's `reg:quantileerror` does not "
         "(smooth MM curvature, dmlc/xgboost#12373; the table names the installed version). boostobj's "
         "drop-ins do the same exact refit on both frameworks (`boostobj.leaf_refit`: trees grown on a "
-        "nearly flat curvature, each leaf then set to its rows' residual quantile; LightGBM through "
+        "nearly flat curvature, each leaf then set to its rows' residual quantile, shrunk towards the "
+        "current fit where a leaf has fewer than 1 / min(α, 1 - α) rows (`refit_prior`); LightGBM through "
         "`set_leaf_output`, XGBoost through `XGBLeafRefit`, which keeps the refit margins itself and "
         "writes the leaves into the model when training ends)."
     ),

@@ -75,8 +75,14 @@ def _check_lengths(X: Any, y: Any, kwargs: dict) -> None:
     XGBoost reports a mismatch as a failed check in its C++ data layer and
     LightGBM's eval sets as a LightGBMError; both before anything names y.
     """
-    pairs = [("X", "y", X, y)] + [(f"eval_set[{i}] X", f"eval_set[{i}] y", Xe, ye)
-                                   for i, (Xe, ye) in enumerate(_eval_pairs(kwargs))]
+    pairs = [("X", "y", X, y)]
+    for i, pair in enumerate(_eval_pairs(kwargs)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            got = f"a {type(pair).__name__} of {len(pair)}" if isinstance(pair, (tuple, list)) \
+                else f"a {type(pair).__name__}"
+            raise ValueError(f"eval_set[{i}] must be an (X, y) pair, got {got}: pass "
+                             "eval_set=[(X_valid, y_valid), ...]")
+        pairs.append((f"eval_set[{i}] X", f"eval_set[{i}] y", pair[0], pair[1]))
     for x_name, y_name, Xa, ya in pairs:
         nx, ny = _n_rows(Xa), _n_rows(ya)
         if nx is not None and ny is not None and nx != ny:

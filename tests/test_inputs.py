@@ -49,6 +49,15 @@ def test_labels_of_another_length_than_x_name_both_counts(cls, obj, y, kw):
 
 
 @pytest.mark.parametrize("cls, obj, y, kw", DROP_INS)
+@pytest.mark.parametrize("eval_set, got", [([(X,)], "a tuple of 1"), ([X], "a ndarray"),
+                                           ([(X, Y_REG, Y_REG)], "a tuple of 3")])
+def test_an_eval_set_entry_that_is_no_pair_is_named(cls, obj, y, kw, eval_set, got):
+    # unpacked by the frameworks (and the refit) otherwise: "not enough values to unpack"
+    with pytest.raises(ValueError, match=rf"^eval_set\[0\] must be an \(X, y\) pair, got {got}"):
+        cls(objective=obj, **kw).fit(X, y, eval_set=eval_set)
+
+
+@pytest.mark.parametrize("cls, obj, y, kw", DROP_INS)
 def test_matching_lists_and_frames_still_fit(cls, obj, y, kw):
     m = cls(objective=obj, **kw).fit(pd.DataFrame(X), list(y), eval_set=[(pd.DataFrame(X), list(y))])
     assert m.predict(X).shape == (200,)

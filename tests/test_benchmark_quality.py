@@ -27,3 +27,25 @@ def test_every_xgboost_column_names_the_installed_version(quality, tmp_path):
     compared = [c.strip() for h in headers for c in h.split("|") if c.strip().startswith("XGB ")]
     assert len(compared) == 7
     assert all(c.startswith(f"XGB {xgb.__version__} ") for c in compared), compared
+
+
+def test_the_headline_reports_the_held_out_data_apart(quality):
+    def item(dataset, ours_xgb, ours_lgb):
+        row = quality.Row("quantile", "quantile α=0.5", dataset, 1.0, "pinball")
+        best = [1.0, 1.1, 0.9, 1.0, 1.0]
+        return {"row": row, "best": "LGB quantile",
+                "verdicts": {quality.OURS[0]: quality.verdict(ours_xgb, best),
+                             quality.OURS[1]: quality.verdict(ours_lgb, best)}}
+    good, bad = [0.9, 1.0, 0.8, 0.9, 0.9], [2.0, 2.1, 1.9, 2.0, 2.0]
+    items = [item("engel", good, bad), item("randhie", bad, bad), item("sinc", good, good)]
+    text = quality.headline({"quantile": items})
+    assert "ours on XGBoost: 2/3 rows meet the goal" in text
+    assert ("on the data held out of all tuning (engel, randhie) 1/2 / 0/2; on the rest 1/1 / 1/1"
+            in text)
+    # a section without held-out rows gets no such line
+    assert "held out" not in quality.headline({"huber": [item("sinc", good, bad)]})
+
+
+def test_the_results_header_gives_the_command_as_run(quality):
+    assert quality._command(["--only", "quantile", "--out", str(quality.ROOT / "x.md")]) == \
+        "python benchmarks/quality.py --only quantile --out x.md"

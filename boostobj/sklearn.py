@@ -14,8 +14,9 @@ subclass the frameworks' own estimators. With a boostobj objective they
   stopping works;
 - set ``num_target`` / ``num_class`` for multi-quantile objectives;
 - refit every quantile leaf to its rows' exact residual quantile after the
-  tree is grown, as LightGBM's own ``quantile`` does (``boostobj.leaf_refit``;
-  ``leaf_refit=False`` turns it off);
+  tree is grown, as LightGBM's own ``quantile`` does, shrunk in a leaf too
+  small for its level (``boostobj.leaf_refit``, ``Quantile.leaf_values``;
+  ``leaf_refit=False`` turns the refit off);
 - take any class labels (``XGBClassifier`` too, which otherwise demands
   0..K-1) and pass scikit-learn's estimator checks (see
   ``tests/test_sklearn_compat.py``); LightGBM keeps unsplittable features

@@ -65,7 +65,7 @@ LOADER = textwrap.dedent("""
 
 def test_models_round_trip_through_files_in_a_fresh_process(tmp_path):
     X, y, labels, classes3 = _data()
-    mq = boostobj.quantile([0.1, 0.5, 0.9])
+    mq = boostobj.quantile([0.1, 0.5, 0.9], refit_prior=0.25)  # a non-default parameter survives too
     expected, files = {}, {}
 
     def keep(name, kind, value, objective):
@@ -82,6 +82,9 @@ def test_models_round_trip_through_files_in_a_fresh_process(tmp_path):
         xc.save_model(tmp_path / f"xc.{ext}")
         keep(f"xc.{ext}", "xgb-clf", xc.predict_proba(X), xc.objective)
         expected[f"xc.{ext}:predict"] = xc.predict(X)
+    loaded = bsk.XGBRegressor()
+    loaded.load_model(tmp_path / "xr.json")
+    assert loaded.objective.base_loss.refit_prior == 0.25  # the record keeps it, not the default
     xm.save_model(tmp_path / "xm.json")
     keep("xm.json", "xgb-clf", xm.predict_proba(X), xm.objective)
     expected["xm.json:predict"] = xm.predict(X)

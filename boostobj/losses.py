@@ -102,12 +102,14 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: Any) ->
 
 
 def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, groups: np.ndarray,
-                              n_groups: int, q: float) -> np.ndarray:
+                              n_groups: int, q: float, with_totals: bool = False) -> Any:
     """``weighted_quantile(values[groups == j], weights[groups == j], q)`` for every j at once.
 
     One sort for all groups (the residuals, then stably by group), so a
     tree's leaves cost one pass, not one per leaf. Groups without a row of
-    positive weight give NaN.
+    positive weight give NaN. ``with_totals``: also each group's weight of
+    positive-weight rows (its row count without weights), which the
+    selection counts anyway, as a second array.
     """
     values = np.asarray(values, dtype=np.float64)
     groups = np.asarray(groups, dtype=np.intp)
@@ -116,7 +118,7 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
         values, groups, weights = values[keep], groups[keep], np.asarray(weights, dtype=np.float64)[keep]
     out = np.full(n_groups, np.nan)
     if not len(values):
-        return out
+        return (out, np.zeros(n_groups)) if with_totals else out
     # NumPy radix-sorts 16-bit integers stably (5x faster than intp)
     small = groups.astype(np.int16) if n_groups <= np.iinfo(np.int16).max else groups
     if weights is None:
@@ -129,7 +131,7 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
             n = int(counts[j])
             k = min(max(int(np.ceil(q * n)) - 1, 0), n - 1)
             out[j] = np.partition(v[ends[j] - n:ends[j]], k)[k]
-        return out
+        return (out, counts.astype(np.float64)) if with_totals else out
     order = np.argsort(values)  # NumPy's vectorised sort; ties need no stable order
     order = order[np.argsort(small[order], kind="stable")]  # by group, ascending values within
     v = values[order]
@@ -144,7 +146,7 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
     at = np.searchsorted(cum, before + q * total, side="left")
     has = counts > 0
     out[has] = v[np.clip(at[has], first[has], first[has] + counts[has] - 1)]
-    return out
+    return (out, total) if with_totals else out
 
 
 def abs_residuals(y: np.ndarray, c: float) -> np.ndarray:
@@ -666,13 +668,12 @@ class Quantile(Loss):
         68 on the 3.4.1 stack.
         """
         alpha = float(self._alphas[k])
-        q = grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha)
-        if self.refit_prior > 0:
-            w = np.bincount(leaf, weights=None if weight is None else np.maximum(weight, 0.0),
-                            minlength=n_leaves)
-            need = 1.0 / min(alpha, 1.0 - alpha)
-            small = w < need
-            q[small] *= w[small] / (w[small] + self.refit_prior * need)
+        if self.refit_prior == 0:
+            return grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha)
+        q, w = grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha, with_totals=True)
+        need = 1.0 / min(alpha, 1.0 - alpha)
+        small = w < need
+        q[small] *= w[small] / (w[small] + self.refit_prior * need)
         return q
 
     def for_leaf_refit(self):

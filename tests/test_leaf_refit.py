@@ -64,8 +64,12 @@ def test_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, weighted):
     g = rng.integers(0, groups, n)
     w = rng.integers(0, 4, n).astype(float) if weighted else None
     out = grouped_weighted_quantile(v, w, g, groups, q)
+    same, totals = grouped_weighted_quantile(v, w, g, groups, q, with_totals=True)
+    np.testing.assert_array_equal(same, out)
     for j in range(groups):
         rows = (g == j) if w is None else (g == j) & (w > 0)
+        # the totals the small-leaf prior reads: rows, or the weight of positive-weight rows
+        assert totals[j] == pytest.approx(rows.sum() if w is None else w[rows].sum(), rel=1e-12)
         if not rows.any():
             assert np.isnan(out[j])
         else:

@@ -283,3 +283,36 @@ def test_xgboost_training_is_the_same_without_the_fast_label_reader(monkeypatch)
     fast = fit()
     monkeypatch.setattr(objective_module, "_xgboost_info_view", lambda data, field: None)
     np.testing.assert_array_equal(fit(), fast)
+
+
+@pytest.mark.parametrize("make", [boostobj.huber, lambda: boostobj.quantile(0.9), boostobj.focal])
+def test_a_call_leaves_the_arrays_of_the_last_calls_alone(make):
+    """The framework entry point hands out a ring of output pairs (``_OUTPUT_RING``) so a call does
+    not rewrite the arrays the framework read last round: each of the last ring-size calls' arrays
+    still hold that call's values (fails with one reused pair), and the next call takes the first pair again."""
+    rng = np.random.default_rng(3)
+    n = 5000
+    binary = make is boostobj.focal
+    y = (rng.random(n) < 0.3).astype(np.float64) if binary else rng.normal(size=n) * 50
+    margins = [rng.normal(size=n).astype(np.float32) for _ in range(4)]  # the ring's size
+    expected = []
+    for m in margins:  # one fresh objective per call: nothing of it can be reused
+        g, h = make()(y, m)
+        expected.append((g.copy(), h.copy()))
+    obj = make()
+    held = [obj(y, m) for m in margins]
+    for (g, h), (ge, he) in zip(held, expected):
+        np.testing.assert_array_equal(g, ge)
+        np.testing.assert_array_equal(h, he)
+    again = obj(y, margins[0])
+    assert np.shares_memory(again[0], held[0][0]) and np.shares_memory(again[1], held[0][1])
+    assert not any(np.shares_memory(again[0], g) for g, _ in held[1:])
+
+
+def test_output_ring_is_two_pairs_when_four_would_take_too_much_memory():
+    state = objective_module._DataState(boostobj.huber().base_loss, np.arange(4.0), None, None)
+    small = {id(state.buffers((1000,), np.float32)[0]) for _ in range(8)}
+    assert len(small) == 4
+    rows = objective_module._OUTPUT_RING_BYTES // 8 // 2 + 1  # four float32 pairs just over the cap
+    big = {id(state.buffers((rows,), np.float32)[0]) for _ in range(8)}  # np.empty: nothing is touched
+    assert len(big) == 2

@@ -230,7 +230,9 @@ _ARRAY_STATES = 8
 # call with one pair against 0.47 / 0.30 / 0.28 ms with 2 / 3 / 4 (0.26 ms in
 # either case otherwise); at 1M rows 3.2 ms against 0.98 ms with 2 or more.
 _OUTPUT_RING = 4
-_OUTPUT_RING_BYTES = 128 << 20  # above this for the whole ring, 2 pairs: memory over the last 10%
+# Above this for the whole ring, 2 pairs: bounded memory (at 1M rows two pairs measured as
+# fast as four; at 200k, in the slow phases, four were faster).
+_OUTPUT_RING_BYTES = 128 << 20
 
 
 class _DataState:

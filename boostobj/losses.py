@@ -1286,13 +1286,12 @@ def _focal_row(y, m, gam, a, b, power):
     """
     t = _f32(2.0) * y - _f32(1.0)  # the sign s, exact
     z = t * m
-    e = _compiled.exp32(-abs(z))
-    u = _f32(1.0) + e
-    d = _f32(1.0) / u
+    e = _compiled.exp32_nonpositive(-abs(z))
+    d = _f32(1.0) / (_f32(1.0) + e)
     p_t = d if z >= 0 else e * d
     q = e * d if z >= 0 else d
-    # -log p_t = max(-z, 0) + log1p(e), with log1p(e) = log u + (e - (u - 1)) / u (u rounded)
-    big_l = max(-z, _f32(0.0)) + (_compiled.log32(u) + (e - (u - _f32(1.0))) * d)
+    # -log p_t = max(-z, 0) + log1p(e), e in [0, 1]
+    big_l = max(-z, _f32(0.0)) + _compiled.log1p_unit32(e)
     at = a * t + b
     if power == 0:
         aq = at

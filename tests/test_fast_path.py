@@ -171,10 +171,47 @@ def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
 
 
 @pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.parametrize("case", list(COMPILED_CASES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
+    """float64 margins (LightGBM's) run in blocks converted to float32; the values are those of the
+    float32 pass on the same rounded operands (the margin, or the residual formed in float64), and
+    a label changed in any block is seen."""
+    make, kind = COMPILED_CASES[case]
+    loss = make().base_loss
+    if kind == "multiclass" or loss.compiled_row is None:
+        pytest.skip("no compiled row kernel: the NumPy path")
+    t, m, scale = _kernel_inputs(kind, np.float64, n=5000)  # two whole blocks of 2048 and a part
+    params = loss.row_params(scale)
+    if params is None:
+        pytest.skip("no compiled row kernel for these parameters: the NumPy path")
+    n = len(t)
+    residual = loss.float64_margin == "residual"
+    w = np.random.default_rng(4).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
+    y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
+    g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g, h) is False
+    g32, h32 = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    if residual:  # the float32 pass on the rounded residual and a zero margin
+        r = (y.astype(np.float64) - m).astype(np.float32)
+        _compiled.grad_hess_rows(loss.compiled_row, True, r, np.zeros(n, np.float32), w, 1.0, params, g32, h32)
+    else:
+        _compiled.grad_hess_rows(loss.compiled_row, False, y, m.astype(np.float32), w, 1.0, params, g32, h32)
+    np.testing.assert_array_equal(g, g32)
+    np.testing.assert_array_equal(h, h32)
+    for row in (7, 2048 + 5, 4999):  # each block's label check counts
+        y2 = y.copy()
+        y2[row] = 1.0 - y2[row] if kind == "binary" else y2[row] + 1.0
+        assert _compiled.grad_hess_rows(loss.compiled_row, residual, y2, m, w, 1.0, params, g, h, y)
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
 @pytest.mark.parametrize("name, fn, ref, low, high", [
     ("exp32", "exp32", np.exp, -103.0, 88.0),
     ("log1p32", "log1p32", np.log1p, 0.0, 3e38),
     ("tanh32", "tanh32", np.tanh, -50.0, 50.0),
+    ("log1p_unit32", "log1p_unit32", np.log1p, 0.0, 1.0),
+    ("exp32_nonpositive", "exp32_nonpositive", np.exp, -87.336, 0.0),
 ])
 def test_compiled_transcendentals_within_one_and_a_half_ulp(name, fn, ref, low, high):
     """The vectorisable float32 exp, log1p and tanh against float64, over their whole range."""
@@ -200,3 +237,21 @@ def test_compiled_transcendentals_within_one_and_a_half_ulp(name, fn, ref, low, 
     assert err.max() <= 1.5, (name, float(err.max()), x[normal][np.argmax(err)])
     # below float32's normal range: 0 or a subnormal within one subnormal step
     assert np.all(np.abs(out[~normal] - exact[~normal]) <= 2 * 2.0**-149)
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+def test_exp32_nonpositive_flushes_to_zero_below_float32s_normal_range():
+    import numba
+
+    @numba.njit
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = _compiled.exp32_nonpositive(x[i])
+
+    x = np.array([-87.3361, -87.34, -88.0, -104.0, -1e6, -np.finfo(np.float32).max, -np.inf], np.float32)
+    out = np.full_like(x, np.nan)
+    apply(x, out)
+    np.testing.assert_array_equal(out, 0.0)
+    edge = np.array([-87.336], np.float32)
+    apply(edge, out[:1])
+    assert out[0] >= np.finfo(np.float32).smallest_normal

@@ -306,14 +306,16 @@ if numba is not None:
 
 
 if numba is not None:
-    # float64 margins (LightGBM's): the same rows in blocks. A loop that loads float64 is
-    # vectorised 8 lanes wide, and the row's float32 math with it; the margin (or the residual)
-    # converted to float32 a block at a time first (in L1) lets the row run 16 wide. Measured on
-    # this AVX-512 VM, 200k rows, one call in a warm loop: focal 0.38 -> 0.28 ms, log_cosh
-    # 0.24 -> 0.18 ms; the same values bit for bit. float32 margins keep the flat loops
-    # (blocked, 5-10% slower), and so do the curvature sums (blocked, no faster: quantile's, the
-    # one loss that sums, is memory-bound). The inner loops keep the label check: without it
-    # LLVM vectorised focal's rows 25% slower.
+    # float64 margins (LightGBM's) for rows that arithmetic bounds (Loss.compiled_row_blocks):
+    # the same rows in blocks. A loop that loads float64 is vectorised 8 lanes wide, and the
+    # row's float32 math with it; the margin (or the residual) converted to float32 a block at a
+    # time first (in L1) lets the row run 16 wide. Measured on this AVX-512 VM, 200k rows, one
+    # call in a warm loop: focal 0.38 -> 0.28 ms, the same values bit for bit; inside LightGBM
+    # training (2 threads) focal 0.47-0.54 -> 0.38-0.42 ms, but huber 0.21-0.26 -> 0.27-0.31
+    # (a memory-bound row streams its arrays better in one pass), log_cosh no better. float32
+    # margins keep the flat loops (blocked, 5-10% slower), and so do the curvature sums
+    # (blocked, no faster: quantile's, the one loss that sums, is memory-bound). The inner loops
+    # keep the label check: without it LLVM vectorised focal's rows 25% slower.
     _BLOCK = 2048
 
     @_loop(**_LOOP)
@@ -401,11 +403,11 @@ class RowPass:
     the margin's precision, then rounded to float32.
     """
 
-    __slots__ = ("key", "residual", "w", "wk", "p0", "p1", "p2", "y_was", "g", "h", "_rows", "_sum")
+    __slots__ = ("key", "residual", "blocked", "w", "wk", "p0", "p1", "p2", "y_was", "g", "h", "_rows", "_sum")
 
     def __init__(self, row: Any, residual: bool, w: np.ndarray | None, wk: float, params: tuple,
-                 y_was: np.ndarray, g: np.ndarray, h: np.ndarray):
-        self.key, self.residual = _row_key(row), residual
+                 y_was: np.ndarray, g: np.ndarray, h: np.ndarray, blocked: bool = False):
+        self.key, self.residual, self.blocked = _row_key(row), residual, blocked
         self.w, self.wk = w, f32(wk)
         self.p0, self.p1, self.p2 = (f32(p) for p in params)
         self.y_was, self.g, self.h = y_was, g, h
@@ -428,8 +430,8 @@ class RowPass:
         args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
                 _F32_TINY, f32(factor), self.g, self.h)
         if self._rows is None:
-            loops = (_rows_residual, _rows_margin) if m.dtype == np.float32 else (
-                _rows_residual_blocked, _rows_margin_blocked)
+            loops = (_rows_residual_blocked, _rows_margin_blocked) if (
+                self.blocked and m.dtype != np.float32) else (_rows_residual, _rows_margin)
             self._rows = _entry(loops[0] if self.residual else loops[1], args)
         return self._rows(*args)
 
@@ -443,16 +445,17 @@ def curvature_sum(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.
 
 def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np.ndarray | None,
                    wk: float, params: tuple, g: np.ndarray, h: np.ndarray, y_was: np.ndarray | None = None,
-                   factor: float = 1.0) -> bool:
+                   factor: float = 1.0, blocked: bool = False) -> bool:
     """Write ``row``'s weighted (gradient, curvature) of every row into the float32 ``g``, ``h``.
 
     One-off form of ``RowPass``: ``y`` the labels (not encoded), ``m`` the
     margin; ``factor`` multiplies both outputs after the weights and the
     float32 floor; ``y_was`` (default ``y``) is compared with ``y`` in the
-    same pass and True returned when they differ anywhere.
+    same pass and True returned when they differ anywhere; ``blocked``: a
+    float64 ``m`` in float32 blocks (``Loss.compiled_row_blocks``).
     """
     y_was = y if y_was is None else y_was
-    return bool(RowPass(row, residual, w, wk, params, y_was, g, h).run(y, m, factor))
+    return bool(RowPass(row, residual, w, wk, params, y_was, g, h, blocked).run(y, m, factor))
 
 
 if numba is not None:

@@ -211,6 +211,14 @@ class Loss:
         installed (the ``fast`` extra) the adapter runs it over all rows in
         one compiled pass instead of ``numpy_kernel`` (``boostobj._compiled``);
         ``tests/test_fast_path.py`` holds it to the reference too.
+    compiled_row_blocks : bool
+        True where the row's arithmetic, not memory, bounds the compiled pass
+        (focal). float64 margins are then converted to float32 a block at a
+        time, so the row vectorises 16 lanes wide instead of 8. Rows that
+        memory bounds stay in one streaming pass, which inside LightGBM
+        training was faster for them (200k rows, 2 threads: huber 0.21-0.26
+        ms per call in one pass against 0.27-0.31 blocked; focal 0.47-0.54
+        against 0.38-0.42).
     exact_leaf_refit : bool
         True where ``leaf_values`` gives each leaf's exact loss-optimal value
         from its rows' residuals. The drop-ins then grow each tree
@@ -234,6 +242,7 @@ class Loss:
     normalize_per_round = False
     exact_leaf_refit = False
     compiled_row: Any = None
+    compiled_row_blocks = False
 
     # ---- labels -----------------------------------------------------------
     def n_outputs(self, y: np.ndarray | None = None) -> int:
@@ -1021,6 +1030,7 @@ class Focal(_BinaryLoss):
 
     name = "focal"
     float64_margin = "float32"
+    compiled_row_blocks = True  # exp, log1p and a division per row
 
     def __init__(self, gamma: float = 2.0, alpha: float | Sequence[float] | None = None):
         self.gamma = _check_real("gamma", gamma, 0.0, math.inf, low_open=False)

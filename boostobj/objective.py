@@ -935,7 +935,7 @@ class Objective:
         loss = self.base_loss
         y, y_was = (state.row_labels(),) * 2 if y_now is None else (y_now, state.source_labels())
         rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", w, wk, params,
-                                 y_was, g, h)
+                                 y_was, g, h, loss.compiled_row_blocks)
         per_round = sums is not None and loss.normalize_per_round
         if per_round and self._start is not None:
             # distributed: no block sums, _per_round sums h and reduces them across workers

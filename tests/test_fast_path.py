@@ -174,9 +174,10 @@ def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
 @pytest.mark.parametrize("case", list(COMPILED_CASES))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
-    """float64 margins (LightGBM's) run in blocks converted to float32; the values are those of the
-    float32 pass on the same rounded operands (the margin, or the residual formed in float64), and
-    a label changed in any block is seen."""
+    """float64 margins (LightGBM's), in one pass or in blocks converted to float32 (where
+    ``compiled_row_blocks``: tested here for every loss): the values are those of the float32
+    pass on the same rounded operands (the margin, or the residual formed in float64), and a
+    label changed in any block is seen."""
     make, kind = COMPILED_CASES[case]
     loss = make().base_loss
     if kind == "multiclass" or loss.compiled_row is None:
@@ -189,20 +190,23 @@ def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
     residual = loss.float64_margin == "residual"
     w = np.random.default_rng(4).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
     y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
-    g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g, h) is False
     g32, h32 = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
     if residual:  # the float32 pass on the rounded residual and a zero margin
         r = (y.astype(np.float64) - m).astype(np.float32)
         _compiled.grad_hess_rows(loss.compiled_row, True, r, np.zeros(n, np.float32), w, 1.0, params, g32, h32)
     else:
         _compiled.grad_hess_rows(loss.compiled_row, False, y, m.astype(np.float32), w, 1.0, params, g32, h32)
-    np.testing.assert_array_equal(g, g32)
-    np.testing.assert_array_equal(h, h32)
-    for row in (7, 2048 + 5, 4999):  # each block's label check counts
-        y2 = y.copy()
-        y2[row] = 1.0 - y2[row] if kind == "binary" else y2[row] + 1.0
-        assert _compiled.grad_hess_rows(loss.compiled_row, residual, y2, m, w, 1.0, params, g, h, y)
+    for blocked in (False, True):
+        g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+        assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g, h,
+                                        blocked=blocked) is False
+        np.testing.assert_array_equal(g, g32)
+        np.testing.assert_array_equal(h, h32)
+        for row in (7, 2048 + 5, 4999):  # each block's label check counts
+            y2 = y.copy()
+            y2[row] = 1.0 - y2[row] if kind == "binary" else y2[row] + 1.0
+            assert _compiled.grad_hess_rows(loss.compiled_row, residual, y2, m, w, 1.0, params, g, h, y,
+                                            blocked=blocked)
 
 
 @pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")

@@ -60,3 +60,27 @@ def test_a_tiny_run_writes_a_table(speed, tmp_path, monkeypatch):
     for line in rows:
         ratio = float(line.split("|")[3].split()[0])  # ours / replay, paired median
         assert math.isfinite(ratio) and ratio > 0
+
+
+def test_the_paired_benchmark_runs_each_checkout_in_its_own_process(tmp_path, monkeypatch):
+    """benchmarks/speed_paired.py: a process per checkout and cycle, each timing every loss on the
+    boostobj it was pointed at (here this checkout, twice), and a table of the per-cycle values."""
+    loaded = load_benchmark(SCRIPT.parent / "speed_paired.py", "speed_paired_bench")
+    paired = next(loaded)
+    try:
+        monkeypatch.setattr(paired, "RESULTS", tmp_path)
+        root = str(SCRIPT.parent.parent)
+        monkeypatch.setattr(sys, "argv", ["speed_paired.py", "--a", root, "--b", root, "--rows", "2000",
+                                          "--threads", "1", "--rounds", "3", "--cycles", "2",
+                                          "--losses", "focal(2)", "huber(1)", "--out", "tiny"])
+        paired.main()
+        text = (tmp_path / "tiny.md").read_text()
+        rows = [line.split("|") for line in text.splitlines() if line.startswith(("| xgboost", "| lightgbm"))]
+        assert len(rows) == 4
+        for cells in rows:
+            per_cycle_a, per_cycle_b = cells[3].split(), cells[4].split()
+            assert len(per_cycle_a) == len(per_cycle_b) == 2
+            assert all(float(v) > 0 for v in per_cycle_a + per_cycle_b)
+            assert float(cells[7]) > 0 and float(cells[10]) > 0  # b / a: of the medians, of the fastest
+    finally:
+        next(loaded, None)

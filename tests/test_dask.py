@@ -98,7 +98,13 @@ def client():
 
 def _split(client, *arrays):
     """Each array as a dask array of two halves, half i held by worker i."""
-    workers = sorted(client.scheduler_info()["workers"])
+    client.wait_for_workers(2)
+    # the live workers' addresses, asked of the scheduler: scheduler_info() returns the client's
+    # cached identity, which its periodic refresh (without per-worker details) may overwrite
+    # between the fetch and the read; it once listed no workers here ("Need array(s) to
+    # concatenate", a fresh clone's suite)
+    workers = sorted(client.run(lambda: None))
+    assert len(workers) == 2, workers
     out = []
     for a in arrays:
         halves = [a[: len(a) // 2], a[len(a) // 2:]]

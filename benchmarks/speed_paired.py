@@ -70,7 +70,9 @@ def run_worker(checkout: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--rows", str(args.rows),
            "--threads", str(args.threads), "--rounds", str(args.rounds),
            "--frameworks", *args.frameworks, "--losses", *args.losses]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), os.environ.get("PYTHONPATH", "")])}
+    # no empty entry: it would put the working directory on the path too
+    path = [str(checkout), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

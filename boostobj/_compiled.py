@@ -308,8 +308,9 @@ if numba is not None:
 if numba is not None:
     # float64 margins (LightGBM's) for rows that arithmetic bounds (Loss.compiled_row_blocks):
     # the same rows in blocks. A loop that loads float64 is vectorised 8 lanes wide, and the
-    # row's float32 math with it; the margin (or the residual) converted to float32 a block at a
-    # time first (in L1) lets the row run 16 wide. Measured on this AVX-512 VM, 200k rows, one
+    # row's float32 math with it; the margin converted to float32 a block at a time first (in
+    # L1) lets the row run 16 wide. Rows of the residual stay flat: none is bound by arithmetic
+    # (log_cosh, the heaviest, was no faster blocked inside training). Measured on this AVX-512 VM, 200k rows, one
     # call in a warm loop: focal 0.38 -> 0.28 ms, the same values bit for bit; inside LightGBM
     # training (2 threads) focal 0.47-0.54 -> 0.38-0.42 ms, but huber 0.21-0.26 -> 0.27-0.31
     # (a memory-bound row streams its arrays better in one pass), log_cosh no better. float32
@@ -318,36 +319,8 @@ if numba is not None:
     # keep the label check: without it LLVM vectorised focal's rows 25% slower.
     _BLOCK = 2048
 
-    @_loop(**_LOOP)
-    def _rows_given_residual(key, y, r, w, wk, p0, p1, p2, y_was, floor, k, g, h):
-        bad = False
-        for i in range(g.shape[0]):
-            gi, hi = _call_row(key, r[i], f32(0.0), p0, p1, p2)
-            wi = wk if w is None else w[i]
-            g[i] = gi * wi * k
-            h[i] = min(max(hi * wi, floor), _F32_MAX) * k
-            bad |= y[i] != y_was[i]
-        return bad
-
-    # Each block's slices index from 0, so the loops vectorise (an offset index would be
+    # Each block's slice indexes from 0, so the loops vectorise (an offset index would be
     # checked for wrap-around per row).
-    @_loop(**_LOOP)
-    def _rows_residual_blocked(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
-        n, bad = g.shape[0], False
-        x = np.empty(_BLOCK, np.float32)
-        for s in range(0, n, _BLOCK):
-            e = min(s + _BLOCK, n)
-            ys, ms, xs = y[s:e], m[s:e], x[:e - s]
-            for j in range(e - s):
-                xs[j] = f32(ys[j] - ms[j])
-            if w is None:  # not one call with ``w if w is None else w[s:e]``: an Optional, slower
-                bad |= _rows_given_residual(key, ys, xs, w, wk, p0, p1, p2, y_was[s:e], floor, k,
-                                            g[s:e], h[s:e])
-            else:
-                bad |= _rows_given_residual(key, ys, xs, w[s:e], wk, p0, p1, p2, y_was[s:e], floor,
-                                            k, g[s:e], h[s:e])
-        return bad
-
     @_loop(**_LOOP)
     def _rows_margin_blocked(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
         n, bad = g.shape[0], False
@@ -357,7 +330,7 @@ if numba is not None:
             ms, xs = m[s:e], x[:e - s]
             for j in range(e - s):
                 xs[j] = f32(ms[j])
-            if w is None:
+            if w is None:  # not one call with ``w if w is None else w[s:e]``: an Optional, slower
                 bad |= _rows_margin(key, y[s:e], xs, w, wk, p0, p1, p2, y_was[s:e], floor, k,
                                     g[s:e], h[s:e])
             else:
@@ -430,9 +403,11 @@ class RowPass:
         args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
                 _F32_TINY, f32(factor), self.g, self.h)
         if self._rows is None:
-            loops = (_rows_residual_blocked, _rows_margin_blocked) if (
-                self.blocked and m.dtype != np.float32) else (_rows_residual, _rows_margin)
-            self._rows = _entry(loops[0] if self.residual else loops[1], args)
+            if self.residual:
+                loop = _rows_residual
+            else:
+                loop = _rows_margin_blocked if self.blocked and m.dtype != np.float32 else _rows_margin
+            self._rows = _entry(loop, args)
         return self._rows(*args)
 
 
@@ -452,7 +427,8 @@ def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np
     margin; ``factor`` multiplies both outputs after the weights and the
     float32 floor; ``y_was`` (default ``y``) is compared with ``y`` in the
     same pass and True returned when they differ anywhere; ``blocked``: a
-    float64 ``m`` in float32 blocks (``Loss.compiled_row_blocks``).
+    float64 ``m`` in float32 blocks (``Loss.compiled_row_blocks``; rows of
+    the margin only, a residual row ignores it).
     """
     y_was = y if y_was is None else y_was
     return bool(RowPass(row, residual, w, wk, params, y_was, g, h, blocked).run(y, m, factor))

@@ -213,7 +213,8 @@ class Loss:
         ``tests/test_fast_path.py`` holds it to the reference too.
     compiled_row_blocks : bool
         True where the row's arithmetic, not memory, bounds the compiled pass
-        (focal). float64 margins are then converted to float32 a block at a
+        (focal; for rows of the margin, not ``float64_margin = "residual"``).
+        float64 margins are then converted to float32 a block at a
         time, so the row vectorises 16 lanes wide instead of 8. Rows that
         memory bounds stay in one streaming pass, which inside LightGBM
         training was faster for them (200k rows, 2 threads: huber 0.21-0.26

@@ -123,26 +123,31 @@ def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
 COMPILED_CASES = {**{k: v for k, v in ALL_CASES_BY_NAME.items()}, **KERNEL_CASES}
 
 
+def _compiled_case(case, margin_dtype, n=4000):
+    """(loss, kind, t, m, scale, params, residual, y) of a loss's compiled rows; skips the losses without."""
+    make, kind = COMPILED_CASES[case]
+    loss = make().base_loss
+    if kind == "multiclass" or loss.compiled_row is None:
+        pytest.skip("no compiled row kernel: the NumPy path")
+    t, m, scale = _kernel_inputs(kind, margin_dtype, n=n)
+    params = loss.row_params(scale)
+    if params is None:
+        pytest.skip("no compiled row kernel for these parameters: the NumPy path")
+    # the rows take the labels as stored (0/1 for binary losses), in float32 as both frameworks hold them
+    y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
+    return loss, kind, t, m, scale, params, loss.float64_margin == "residual", y
+
+
 @pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
 @pytest.mark.parametrize("case", list(COMPILED_CASES))
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
     """The compiled pass (numba) equals the reference within float32 rounding, for every loss that has one."""
-    make, kind = COMPILED_CASES[case]
-    loss = make().base_loss
-    if kind == "multiclass" or loss.compiled_row is None:
-        pytest.skip("no compiled row kernel: the NumPy path")
-    t, m, scale = _kernel_inputs(kind, margin_dtype)
-    params = loss.row_params(scale)
-    if params is None:
-        pytest.skip("no compiled row kernel for these parameters: the NumPy path")
+    loss, kind, t, m, scale, params, residual, y = _compiled_case(case, margin_dtype)
     n = len(t)
-    residual = loss.float64_margin == "residual"
     w = np.random.default_rng(3).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
     g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    # the rows take the labels as stored (0/1 for binary losses), in float32 as both frameworks hold them
-    y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
     t_in = y.astype(np.float64) if kind == "regression" else t
     assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, w, 1.0, params, g, h) is False
     if residual:
@@ -174,22 +179,14 @@ def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
 @pytest.mark.parametrize("case", list(COMPILED_CASES))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
-    """float64 margins (LightGBM's), in one pass or in blocks converted to float32 (where
-    ``compiled_row_blocks``: tested here for every loss): the values are those of the float32
-    pass on the same rounded operands (the margin, or the residual formed in float64), and a
-    label changed in any block is seen."""
-    make, kind = COMPILED_CASES[case]
-    loss = make().base_loss
-    if kind == "multiclass" or loss.compiled_row is None:
-        pytest.skip("no compiled row kernel: the NumPy path")
-    t, m, scale = _kernel_inputs(kind, np.float64, n=5000)  # two whole blocks of 2048 and a part
-    params = loss.row_params(scale)
-    if params is None:
-        pytest.skip("no compiled row kernel for these parameters: the NumPy path")
+    """float64 margins (LightGBM's), in one pass or, for rows of the margin, in blocks converted
+    to float32 (``compiled_row_blocks``: tested here for every such loss; rows of the residual
+    take one pass either way): the values are those of the float32 pass on the same rounded
+    operands (the margin, or the residual formed in float64), and a label changed in any block
+    is seen."""
+    loss, kind, t, m, scale, params, residual, y = _compiled_case(case, np.float64, n=5000)  # 2048 x 2 + a part
     n = len(t)
-    residual = loss.float64_margin == "residual"
     w = np.random.default_rng(4).uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
-    y = (t if kind == "regression" else (t + 1.0) / 2.0).astype(np.float32)
     g32, h32 = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
     if residual:  # the float32 pass on the rounded residual and a zero margin
         r = (y.astype(np.float64) - m).astype(np.float32)

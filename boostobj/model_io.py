@@ -42,6 +42,7 @@ from typing import Any, Callable
 import lightgbm as lgb
 import numpy as np
 
+from boostobj.losses import Loss
 from boostobj.objective import Objective
 
 __all__ = ["FACTORIES", "SIDECAR_SUFFIX", "objective_of", "register"]
@@ -325,7 +326,8 @@ def dataset(obj: Objective, X: Any, y: Any, weight: Any = None, reference: Any =
     if reference is None:
         init = obj.init_score_array(y, weight)
     else:
-        ref = reference.get_init_score()
+        # get_init_score raises on a Dataset not constructed yet; its init_score is what was given
+        ref = reference.init_score if reference._handle is None else reference.get_init_score()
         if ref is None:
             init = None  # the training set starts at 0: so must its validation sets
         else:
@@ -334,6 +336,13 @@ def dataset(obj: Objective, X: Any, y: Any, weight: Any = None, reference: Any =
             if ref.ndim == 1 and ref.size != n_ref:
                 ref = ref.reshape(-1, n_ref).T
             init = np.broadcast_to(ref[0], (len(np.asarray(y)),) + ref.shape[1:]).copy()
+        # LightGBM turns a NaN label into 0 without a word, and the training set's start
+        # above never read these labels: check them here, where they still are what was given
+        labels = np.asarray(y, dtype=np.float64).ravel()
+        if init is None:
+            Loss.check_labels(obj.base_loss, labels, 1)  # the domain needs K: only finiteness
+        else:
+            obj.base_loss.check_labels(labels, 1 if init.ndim == 1 else init.shape[1])
     return lgb.Dataset(X, y, weight=weight, init_score=init, reference=reference, **kwargs)
 
 

@@ -97,6 +97,12 @@ def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | 
         raise ValueError("this estimator requires y to be passed, but the target y is None")
     if X is not None:
         _check_lengths(X, y, kwargs or {})
+        for i, (_, ye) in enumerate(_eval_pairs(kwargs or {})):
+            # LightGBM would report a NaN metric every round, XGBoost fail in its C++ data layer
+            ye = np.asarray(ye)
+            if ye.dtype.kind in "fc" and not np.isfinite(ye).all():
+                raise ValueError(f"eval_set[{i}] y contains NaN or inf; eval labels must be finite "
+                                 "(drop those rows from the eval set)")
     if np.iscomplexobj(np.asarray(y)):  # the objective would drop the imaginary part
         raise ValueError("Complex data not supported: y is complex")
     if sample_weight is not None:
@@ -667,6 +673,7 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
 
     def _encode_labels(self, y: Any) -> Any:
         # the objective sees LightGBM's encoding 0..K-1 of the classes
+        _check_finite_labels(y)  # before scikit-learn's "Input contains NaN", which names no y
         return _label_encoder(y).transform(_labels_1d(y))
 
     def _n_outputs(self, obj: Objective, y_enc: Any) -> int:

@@ -23,13 +23,53 @@ LGB = {"n_estimators": 5, "num_leaves": 7, "n_jobs": 1, "verbose": -1}
 
 # ---- labels --------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_xgb_classifier_rejects_non_finite_labels_like_the_other_entry_points(bad):
+def test_classifiers_reject_non_finite_labels_naming_y(bad):
     y = Y_BIN.copy()
     y[5] = bad
-    with pytest.raises(ValueError, match="NaN or inf"):
-        XGBClassifier(objective=boostobj.focal(), **XGB).fit(X, y)
-    with pytest.raises(ValueError, match="(NaN|infinity)"):  # LightGBM's own check
-        LGBMClassifier(objective=boostobj.focal(), **LGB).fit(X, y)
+    # LGBMClassifier: ours, not scikit-learn's "Input contains NaN", which names no y
+    for cls, kw in ((XGBClassifier, XGB), (LGBMClassifier, LGB)):
+        with pytest.raises(ValueError, match="y contains NaN or inf; class labels must be finite"):
+            cls(objective=boostobj.focal(), **kw).fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("cls, obj, y, kw", [
+    (XGBRegressor, boostobj.huber(), Y_REG, XGB), (LGBMRegressor, boostobj.huber(), Y_REG, LGB),
+    (XGBClassifier, boostobj.focal(), Y_BIN, XGB), (LGBMClassifier, boostobj.focal(), Y_BIN, LGB)])
+def test_non_finite_eval_set_labels_are_named(cls, obj, y, kw, bad):
+    # unchecked, LightGBM reported a metric every round (its Dataset stores NaN as 0),
+    # XGBoost failed in its C++ data layer, the classifiers called NaN an unseen class
+    y_valid = y[:50].copy()
+    y_valid[7] = bad
+    with pytest.raises(ValueError, match=r"eval_set\[1\] y contains NaN or inf"):
+        cls(objective=obj, **kw).fit(X, y, eval_set=[(X[:50], y[:50]), (X[:50], y_valid)])
+
+
+def test_a_lightgbm_validation_set_checks_its_labels():
+    import lightgbm as lgb
+
+    obj = boostobj.focal()
+    train = obj.dataset(X, Y_BIN)
+    y_valid = Y_BIN[:50].copy()
+    y_valid[7] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        obj.dataset(X[:50], y_valid, reference=train)
+    y_valid[7] = 2.0  # in a multiclass model a class, not for a binary model's validation set
+    with pytest.raises(ValueError, match="labels must be 0 or 1"):
+        obj.dataset(X[:50], y_valid, reference=train)
+    # a training set that starts at 0 (init_score None): finiteness is still checked
+    bare = lgb.Dataset(X, Y_BIN)
+    y_valid[7] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        obj.dataset(X[:50], y_valid, reference=bare)
+    y_valid[7] = 1.0
+    valid = obj.dataset(X[:50], y_valid, reference=train)
+    assert np.array_equal(valid.get_label(), y_valid)
+    # a reference not constructed yet (get_init_score raised there): its start as given
+    start = obj.init_score_array(Y_BIN)
+    valid = obj.dataset(X[:50], y_valid, reference=lgb.Dataset(X, Y_BIN, init_score=start))
+    assert np.array_equal(valid.init_score, np.full(50, start[0]))
+    assert obj.dataset(X[:50], y_valid, reference=bare).init_score is None
 
 
 DROP_INS = [(XGBRegressor, boostobj.huber(), Y_REG, XGB), (LGBMRegressor, boostobj.huber(), Y_REG, LGB),

@@ -262,6 +262,7 @@ class _DataState:
         self._init, self._scale = start if start is not None else (None, None)
         self._encoded: dict = {}
         self._row_labels: np.ndarray | None = None
+        self._compared: np.ndarray | None = None
         self._weight_total: float | None = None
         # output buffers per thread: two threads training with one objective
         # on one dataset must not overwrite each other's gradients
@@ -292,6 +293,21 @@ class _DataState:
     def source_labels(self) -> np.ndarray:
         """The labels as the caller gave them (the copy ``matches`` compares with)."""
         return self._source[0]
+
+    def compared_labels(self) -> np.ndarray:
+        """``source_labels`` as the compiled pass compares the framework's labels with them.
+
+        uint8 when every label is an integer in [0, 255] (binary and
+        multiclass labels, small counts): a quarter of the bytes of the
+        float32 copy, and the same verdict, since any other value of the
+        framework's labels differs from the stored one.
+        """
+        if self._compared is None:
+            src = self._source[0]
+            small = src.dtype.kind in "fiu" and src.size and np.all((src >= 0) & (src <= 255))
+            y8 = src.astype(np.uint8) if small else None
+            self._compared = y8 if y8 is not None and np.array_equal(y8, src) else src
+        return self._compared
 
     def row_labels(self) -> np.ndarray:
         """The labels for the compiled rows: float32 where that holds them exactly, else float64."""
@@ -933,7 +949,7 @@ class Objective:
         rounds is kept as this thread's ``_RoundPlan`` for the dataset.
         """
         loss = self.base_loss
-        y, y_was = (state.row_labels(),) * 2 if y_now is None else (y_now, state.source_labels())
+        y, y_was = (state.row_labels(),) * 2 if y_now is None else (y_now, state.compared_labels())
         rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", w, wk, params,
                                  y_was, g, h, loss.compiled_row_blocks)
         per_round = sums is not None and loss.normalize_per_round

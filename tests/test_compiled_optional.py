@@ -88,3 +88,28 @@ def test_a_stale_label_in_the_fused_check_gives_a_fresh_state():
     expected, _ = boostobj.huber(1.0)(y2.astype(np.float32), m)  # a fresh objective on the new labels
     np.testing.assert_allclose(g2, expected, rtol=1e-6)
     assert not np.allclose(g1, g2)
+
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.parametrize("new_label", [0.0, 0.5, 256.0, 1.0 + 2.0 ** -20])
+def test_integer_labels_compared_as_bytes_still_see_any_change(new_label):
+    """Labels that are integers in [0, 255] are compared as a uint8 copy; any other value still differs."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(700) < 0.4).astype(np.float64)
+    y[456] = 1.0
+    obj = boostobj.huber(0.5)
+    d = xgb.DMatrix(rng.normal(size=(700, 2)), y)
+    m = np.full(700, 0.25, np.float32)
+    obj(m, d)
+    (state,) = obj._by_dataset.values()
+    assert state.compared_labels().dtype == np.uint8  # the path under test
+    y2 = y.copy()
+    y2[456] = new_label  # one row: only the comparison in the pass sees it
+    d.set_label(y2)
+    g2, h2 = (a.copy() for a in obj(m, d))
+    g_ref, h_ref = boostobj.huber(0.5)(y2.astype(np.float32), m)  # a fresh objective on the new labels
+    np.testing.assert_array_equal(g2, g_ref)
+    np.testing.assert_array_equal(h2, h_ref)

@@ -207,6 +207,45 @@ def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
 
 
 @pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+# the comparison is one line in each of the three loops: rows of the residual (huber), of the
+# margin (exponential), and of the margin in float32 blocks (focal, float64 margins)
+@pytest.mark.parametrize("case", ["huber(0.5)", "exponential", "focal(2)"])
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+def test_labels_compared_as_bytes_see_every_changed_value(case, margin_dtype):
+    """Integer labels in [0, 255] are compared as a uint8 copy (``compared_labels``): the same
+    values, and any other float32 label in any block is seen, in each of the compiled loops."""
+    loss, kind, t, m, scale, params, residual, y = _compiled_case(case, margin_dtype, n=5000)
+    y = np.clip(np.round(np.abs(y)), 0, 255).astype(np.float32)  # integer labels (binary ones are)
+    n = len(y)
+    state = boostobj.objective._DataState(boostobj.huber().base_loss, y, None, 1)
+    y8 = state.compared_labels()
+    assert y8.dtype == np.uint8 and np.array_equal(y8, y)
+    g32, h32 = np.empty(n, np.float32), np.empty(n, np.float32)
+    _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, None, 1.0, params, g32, h32)
+    for blocked in (False, True):
+        g, h = np.empty(n, np.float32), np.empty(n, np.float32)
+        assert _compiled.grad_hess_rows(loss.compiled_row, residual, y, m, None, 1.0, params, g, h, y8,
+                                        blocked=blocked) is False
+        np.testing.assert_array_equal(g, g32)
+        np.testing.assert_array_equal(h, h32)
+        for row, value in ((7, 0.5), (2048 + 5, 256.0), (4999, y[4999] + 2.0 ** -20), (3000, 1.0 - y[3000])):
+            y2 = y.copy()
+            y2[row] = value
+            assert _compiled.grad_hess_rows(loss.compiled_row, residual, y2, m, None, 1.0, params, g, h, y8,
+                                            blocked=blocked), (row, value)
+
+
+def test_labels_are_compared_as_bytes_only_where_bytes_hold_them_exactly():
+    make = boostobj.objective._DataState
+    loss = boostobj.huber().base_loss
+    assert make(loss, np.array([0.0, 1.0, 255.0]), None, 1).compared_labels().dtype == np.uint8
+    for y in ([0.0, 1.0, 256.0], [0.0, 0.5], [-1.0, 1.0], [0.0, 1.0 + 2.0 ** -20]):
+        y = np.array(y, np.float32)
+        compared = make(loss, y, None, 1).compared_labels()
+        assert compared.dtype == np.float32 and np.array_equal(compared, y)
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
 @pytest.mark.parametrize("name, fn, ref, low, high", [
     ("exp32", "exp32", np.exp, -103.0, 88.0),
     ("log1p32", "log1p32", np.log1p, 0.0, 3e38),

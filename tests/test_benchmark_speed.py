@@ -84,3 +84,27 @@ def test_the_paired_benchmark_runs_each_checkout_in_its_own_process(tmp_path, mo
             assert float(cells[7]) > 0 and float(cells[10]) > 0  # b / a: of the medians, of the fastest
     finally:
         next(loaded, None)
+
+
+def test_the_label_comparison_benchmark_times_both_variants_and_restores_the_bytes(tmp_path, monkeypatch):
+    """benchmarks/compared_labels.py: each variant trains every cycle, and the uint8 comparison is
+    back in place afterwards (the benchmark swaps it out for the float copy in between)."""
+    from boostobj.objective import _DataState
+
+    loaded = load_benchmark(SCRIPT.parent / "compared_labels.py", "compared_labels_bench")
+    bench = next(loaded)
+    try:
+        as_bytes = _DataState.compared_labels
+        data = bench.run(rows=2000, threads=1, rounds=3, cycles=2)
+        assert _DataState.compared_labels is as_bytes
+        assert set(data) == {f"{f} {loss}" for f in ("xgboost", "lightgbm") for loss in bench.LOSSES}
+        for cell in data.values():
+            assert len(cell["bytes"]) == len(cell["floats"]) == 2
+            assert all(math.isfinite(v) and v >= 0 for v in cell["bytes"] + cell["floats"])
+        meta = {"command": "c", "machine": "m", "python": "3", "xgboost": "x", "lightgbm": "l", "rows": 2000,
+                "threads": 1, "rounds": 3, "cycles": 2, "commit": "abc"}
+        table = bench.render(data, meta)
+        assert table.count("| xgboost |") == table.count("| lightgbm |") == len(bench.LOSSES)
+        assert "/2 cycles |" in table
+    finally:
+        next(loaded, None)

@@ -86,25 +86,38 @@ def test_the_paired_benchmark_runs_each_checkout_in_its_own_process(tmp_path, mo
         next(loaded, None)
 
 
-def test_the_label_comparison_benchmark_times_both_variants_and_restores_the_bytes(tmp_path, monkeypatch):
-    """benchmarks/compared_labels.py: each variant trains every cycle, and the uint8 comparison is
-    back in place afterwards (the benchmark swaps it out for the float copy in between)."""
-    from boostobj.objective import _DataState
 
-    loaded = load_benchmark(SCRIPT.parent / "compared_labels.py", "compared_labels_bench")
+@pytest.mark.parametrize("change", ["compared_labels", "plain_rows"])
+def test_the_in_process_benchmark_times_both_variants_and_restores_the_change(change):
+    """benchmarks/speed_inprocess.py: each variant trains every cycle (the 'before' really is the
+    old behaviour), and the change is back in place afterwards."""
+    loaded = load_benchmark(SCRIPT.parent / "speed_inprocess.py", "speed_inprocess_bench")
     bench = next(loaded)
     try:
-        as_bytes = _DataState.compared_labels
-        data = bench.run(rows=2000, threads=1, rounds=3, cycles=2)
-        assert _DataState.compared_labels is as_bytes
-        assert set(data) == {f"{f} {loss}" for f in ("xgboost", "lightgbm") for loss in bench.LOSSES}
+        owner, attr, before, losses = bench.CHANGES[change]
+        after = owner.__dict__[attr]
+        seen = []
+        first = dict([next(iter(losses.items()))])  # one loss: the loop is the same for each
+        if change == "plain_rows":  # the before variant's passes all multiply
+            def spy(self, *args, **kwargs):
+                before(self, *args, **kwargs)
+                seen.append(self._plain)
+            bench.CHANGES[change] = (owner, attr, spy, first)
+        else:
+            bench.CHANGES[change] = (owner, attr, before, first)
+        losses = first
+        data = bench.run(change, rows=2000, threads=1, rounds=3, cycles=2)
+        assert owner.__dict__[attr] is after
+        if change == "plain_rows":
+            assert seen and not any(seen)
+        assert set(data) == {f"{f} {loss}" for f in ("xgboost", "lightgbm") for loss in losses}
         for cell in data.values():
-            assert len(cell["bytes"]) == len(cell["floats"]) == 2
-            assert all(math.isfinite(v) and v >= 0 for v in cell["bytes"] + cell["floats"])
-        meta = {"command": "c", "machine": "m", "python": "3", "xgboost": "x", "lightgbm": "l", "rows": 2000,
-                "threads": 1, "rounds": 3, "cycles": 2, "commit": "abc"}
+            assert len(cell["after"]) == len(cell["before"]) == 2
+            assert all(math.isfinite(v) and v >= 0 for v in cell["after"] + cell["before"])
+        meta = {"command": "c", "change": change, "machine": "m", "python": "3", "xgboost": "x",
+                "lightgbm": "l", "rows": 2000, "threads": 1, "rounds": 3, "cycles": 2, "commit": "abc"}
         table = bench.render(data, meta)
-        assert table.count("| xgboost |") == table.count("| lightgbm |") == len(bench.LOSSES)
+        assert table.count("| xgboost |") == table.count("| lightgbm |") == len(losses)
         assert "/2 cycles |" in table
     finally:
         next(loaded, None)

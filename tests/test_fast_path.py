@@ -235,6 +235,28 @@ def test_labels_compared_as_bytes_see_every_changed_value(case, margin_dtype):
                                             blocked=blocked), (row, value)
 
 
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.parametrize("case", ["huber(0.5)", "exponential", "focal(2)"])
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+def test_unweighted_rows_without_the_multiplies_are_the_weighted_rows_bit_for_bit(case, margin_dtype):
+    """No weights and factor 1 take the loops without the multiplies by 1 (``_weigh``): the same
+    bits as weights of one; another factor still multiplies (x2: exact in float32)."""
+    loss, kind, t, m, scale, params, residual, y = _compiled_case(case, margin_dtype, n=5000)
+    n = len(y)
+    out = {}
+    for name, w, factor in (("plain", None, 1.0), ("ones", np.ones(n, np.float32), 1.0), ("twice", None, 2.0)):
+        g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+        rows = _compiled.RowPass(loss.compiled_row, residual, w, 1.0, params, y, g, h, loss.compiled_row_blocks)
+        assert rows._plain is (w is None)
+        assert rows.run(y, m, factor) is False
+        out[name] = g, h
+        assert (rows._rows_plain is not None) is (name == "plain")
+    np.testing.assert_array_equal(out["plain"][0], out["ones"][0])
+    np.testing.assert_array_equal(out["plain"][1], out["ones"][1])
+    np.testing.assert_array_equal(out["twice"][0], 2 * out["plain"][0])
+    np.testing.assert_array_equal(out["twice"][1], 2 * out["plain"][1])
+
+
 def test_labels_are_compared_as_bytes_only_where_bytes_hold_them_exactly():
     make = boostobj.objective._DataState
     loss = boostobj.huber().base_loss

@@ -300,7 +300,8 @@ class _DataState:
         uint8 when every label is an integer in [0, 255] (binary and
         multiclass labels, small counts): a quarter of the bytes of the
         float32 copy, and the same verdict, since any other value of the
-        framework's labels differs from the stored one.
+        framework's labels differs from the stored one. Used for rows that
+        memory bounds (not ``Loss.compiled_row_blocks``).
         """
         if self._compared is None:
             src = self._source[0]
@@ -949,7 +950,12 @@ class Objective:
         rounds is kept as this thread's ``_RoundPlan`` for the dataset.
         """
         loss = self.base_loss
-        y, y_was = (state.row_labels(),) * 2 if y_now is None else (y_now, state.compared_labels())
+        if y_now is None:
+            y = y_was = state.row_labels()
+        else:
+            # bytes for a memory-bound row; for one bound by arithmetic (focal) the conversion
+            # from bytes cost more than the bytes saved (speed_inprocess_compared_labels.md)
+            y, y_was = y_now, state.source_labels() if loss.compiled_row_blocks else state.compared_labels()
         rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", w, wk, params,
                                  y_was, g, h, loss.compiled_row_blocks)
         per_round = sums is not None and loss.normalize_per_round

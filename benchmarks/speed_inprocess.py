@@ -12,7 +12,9 @@ Changes:
 
 - ``compared_labels``: labels that are integers in [0, 255] are compared
   with the framework's as a uint8 copy (``_DataState.compared_labels``)
-  instead of the float32 copy (a quarter of the bytes);
+  instead of the float32 copy (a quarter of the bytes), by rows that
+  memory bounds (focal, bound by arithmetic, keeps the float32 copy: at
+  commit fd9e107 it took the bytes, ``speed_inprocess_compared_labels_focal_bytes.md``);
 - ``plain_rows``: rows without weights, in a round of factor 1, skip the
   multiplies by 1 (``RowPass._plain``, ``_compiled._weigh``).
 
@@ -59,7 +61,7 @@ def _never_plain(self: Any, *args: Any, **kwargs: Any) -> None:
 # change -> (owner, attribute, what it replaced, losses)
 CHANGES: dict[str, tuple] = {
     "compared_labels": (objective_module._DataState, "compared_labels", _float_copy,
-                        {"exponential": boostobj.exponential, "focal(2)": lambda: boostobj.focal(2.0)}),
+                        {"exponential": boostobj.exponential, "hinge": boostobj.hinge}),
     "plain_rows": (_compiled.RowPass, "__init__", _never_plain,
                    {"exponential": boostobj.exponential, "focal(2)": lambda: boostobj.focal(2.0),
                     "huber(1)": lambda: boostobj.huber(1.0), "log_cosh": boostobj.log_cosh}),

@@ -64,10 +64,13 @@ LOSSES = {
     "quantile(0.9)": (lambda: boostobj.quantile(0.9), "reg"),
     "exponential": (boostobj.exponential, "bin"),
     "focal(2)": (lambda: boostobj.focal(2.0), "bin"),
+    "hinge": (boostobj.hinge, "bin"),
+    "modified_huber": (boostobj.modified_huber, "bin"),
 }
 
 # The frameworks' own objective for the same loss, where there is one.
 BUILTIN_XGB = {
+    "hinge": {"objective": "binary:hinge"},
     "huber(1)": {"objective": "reg:pseudohubererror", "huber_slope": 1.0},
     "quantile(0.5)": {"objective": "reg:quantileerror", "quantile_alpha": 0.5},
     "quantile(0.9)": {"objective": "reg:quantileerror", "quantile_alpha": 0.9},
@@ -97,6 +100,12 @@ def _naive(loss: str):
         if loss == "exponential":
             e = np.exp(-0.5 * s * p)
             return -0.5 * s * e, 0.25 * e
+        if loss == "hinge":  # the MM curvature, as boostobj's (the true one is 0)
+            u = 1.0 - s * p
+            return np.where(u > 0, -s, 0.0), 0.5 / np.maximum(np.abs(u), 0.5)
+        if loss == "modified_huber":
+            z = s * p
+            return -2.0 * s * np.clip(1.0 - z, 0.0, 2.0), 2.0 / np.maximum(np.maximum(z, 0.5 * (1.0 - z)), 1.0)
         # focal(2), Lin et al. 2017, written with sigmoid and log as in most blog posts
         z = s * p
         pt = 1.0 / (1.0 + np.exp(-z))

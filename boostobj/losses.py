@@ -1375,6 +1375,19 @@ class Hinge(_BinaryLoss):
         g = -t * xp.astype(u > 0, m.dtype)
         return g, _floor(xp, 0.5 / xp.maximum(xp.abs(u), self.eps))
 
+    float64_margin = "float32"  # a slope of +-1 and a bounded curvature: well conditioned in m
+
+    def row_params(self, scale):
+        return (self.eps, CURVATURE_FLOOR, 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(y, m, eps, floor, p2):
+        t = _f32(2.0) * y - _f32(1.0)  # the sign s, exact
+        u = _f32(1.0) - t * m
+        g = -t if u > _f32(0.0) else _f32(0.0)
+        return g, max(_f32(0.5) / max(abs(u), eps), floor)
+
     def fit_intercept_only(self, y, w, n_outputs):
         w1, w0 = _class_totals(y, w)
         # The constant loss is piecewise linear with slope w0 - w1 on [-1, 1]. A
@@ -1423,6 +1436,20 @@ class ModifiedHuber(_BinaryLoss):
         g = -2.0 * t * xp.clip(1.0 - z, 0.0, 2.0)
         h = 2.0 / xp.maximum(xp.maximum(z, 0.5 * (1.0 - z)), 1.0)
         return g, _floor(xp, h)
+
+    float64_margin = "float32"  # gradient and curvature Lipschitz in m: well conditioned
+
+    def row_params(self, scale):
+        return (0.0, CURVATURE_FLOOR, 0.0)
+
+    @staticmethod
+    @_compiled.scalar
+    def compiled_row(y, m, p0, floor, p2):
+        t = _f32(2.0) * y - _f32(1.0)  # the sign s, exact
+        z = t * m
+        g = _f32(-2.0) * t * min(max(_f32(1.0) - z, _f32(0.0)), _f32(2.0))
+        h = _f32(2.0) / max(max(z, _f32(0.5) * (_f32(1.0) - z)), _f32(1.0))
+        return g, max(h, floor)
 
     def fit_intercept_only(self, y, w, n_outputs):
         w1, w0 = _class_totals(y, w)

@@ -121,3 +121,16 @@ def test_the_in_process_benchmark_times_both_variants_and_restores_the_change(ch
         assert "/2 cycles |" in table
     finally:
         next(loaded, None)
+
+
+@pytest.mark.parametrize("loss", ["exponential", "hinge", "modified_huber"])
+def test_the_naive_binary_objectives_compute_the_same_loss_as_ours(speed, loss):
+    """The naive NumPy baseline must be the same loss, or its time compares nothing."""
+    rng = np.random.default_rng(6)
+    y = (rng.random(3000) < 0.4).astype(np.float32)
+    m = rng.normal(scale=2.0, size=3000).astype(np.float32)
+    d = xgb.DMatrix(np.zeros((3000, 1)), y)
+    g_naive, h_naive = speed._naive(loss)[0](m, d)
+    g, h = speed.LOSSES[loss][0]().grad_hess(y, m)
+    np.testing.assert_allclose(g_naive, g, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_naive, h, rtol=1e-5, atol=1e-6)

@@ -419,21 +419,21 @@ class RowPass:
         Returns True when ``y`` differs from ``y_was`` anywhere (compared in
         the same pass: the caller then recomputes with fresh state).
         """
-        if self._plain and factor == 1:  # nothing to multiply: see _weigh
+        plain = self._plain and factor == 1  # nothing to multiply: see _weigh
+        if plain:
             args = (self.key, y, m, None, None, self.p0, self.p1, self.p2, self.y_was,
                     _F32_TINY, None, self.g, self.h)
-            rows = self._rows_plain
         else:
             args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
                     _F32_TINY, f32(factor), self.g, self.h)
-            rows = self._rows
+        rows = self._rows_plain if plain else self._rows
         if rows is None:
             if self.residual:
                 loop = _rows_residual
             else:
                 loop = _rows_margin_blocked if self.blocked and m.dtype != np.float32 else _rows_margin
             rows = _entry(loop, args)
-            if args[10] is None:
+            if plain:
                 self._rows_plain = rows
             else:
                 self._rows = rows

@@ -98,11 +98,9 @@ def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | 
     if X is not None:
         _check_lengths(X, y, kwargs or {})
         for i, (_, ye) in enumerate(_eval_pairs(kwargs or {})):
-            # LightGBM would report a NaN metric every round, XGBoost fail in its C++ data layer
-            ye = np.asarray(ye)
-            if ye.dtype.kind in "fc" and not np.isfinite(ye).all():
-                raise ValueError(f"eval_set[{i}] y contains NaN or inf; eval labels must be finite "
-                                 "(drop those rows from the eval set)")
+            # LightGBM would score its Dataset's silent 0, XGBoost fail in its C++ data layer
+            _check_finite_labels(ye, f"eval_set[{i}] y",
+                                 "eval labels must be finite (drop those rows from the eval set)")
     if np.iscomplexobj(np.asarray(y)):  # the objective would drop the imaginary part
         raise ValueError("Complex data not supported: y is complex")
     if sample_weight is not None:
@@ -446,11 +444,11 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _check_finite_labels(y: Any) -> None:
-    """NaN or inf is no class label (LabelEncoder would make one of it)."""
+def _check_finite_labels(y: Any, name: str = "y", rule: str = "class labels must be finite") -> None:
+    """NaN or inf is no class label (LabelEncoder would make one of it), nor an eval label."""
     arr = np.asarray(y)
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-        raise ValueError("y contains NaN or inf; class labels must be finite")
+        raise ValueError(f"{name} contains NaN or inf; {rule}")
 
 
 def _labels_1d(y: Any) -> np.ndarray:

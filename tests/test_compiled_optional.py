@@ -110,6 +110,8 @@ def test_integer_labels_compared_as_bytes_still_see_any_change(new_label):
     y2[456] = new_label  # one row: only the comparison in the pass sees it
     d.set_label(y2)
     g2, h2 = (a.copy() for a in obj(m, d))
+    (state,) = obj._by_dataset.values()
+    assert state.source_labels()[456] == np.float32(new_label)  # the change was seen: a fresh state
     g_ref, h_ref = boostobj.huber(0.5)(y2.astype(np.float32), m)  # a fresh objective on the new labels
     np.testing.assert_array_equal(g2, g_ref)
     np.testing.assert_array_equal(h2, h_ref)

@@ -62,8 +62,8 @@ class Section:
 
 def _canonical(mantissa: str, exponent: str | None, suffix: str | None) -> float:
     value = float(mantissa.replace(",", ""))
-    if exponent:
-        value *= 10.0 ** int(exponent.replace("−", "-"))
+    if exponent:  # a commit hash such as 245e358 reads as a number beyond float range: inf
+        value = float(f"{value}e{int(exponent.replace('−', '-'))}")
     if suffix:
         value *= {"k": 1e3, "K": 1e3, "M": 1e6}[suffix]
     return value

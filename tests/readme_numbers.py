@@ -61,9 +61,9 @@ class Section:
 
 
 def _canonical(mantissa: str, exponent: str | None, suffix: str | None) -> float:
-    value = float(mantissa.replace(",", ""))
-    if exponent:  # a commit hash such as 245e358 reads as a number beyond float range: inf
-        value = float(f"{value}e{int(exponent.replace('−', '-'))}")
+    # parsed whole: a commit hash such as 245e358 reads as a number beyond float range, inf
+    exp = f"e{exponent.replace('−', '-')}" if exponent else ""
+    value = float(mantissa.replace(",", "") + exp)
     if suffix:
         value *= {"k": 1e3, "K": 1e3, "M": 1e6}[suffix]
     return value

@@ -11,6 +11,7 @@ import pytest
 import xgboost as xgb
 
 import boostobj
+from boostobj import _compiled
 
 from conftest import load_benchmark
 
@@ -87,14 +88,11 @@ def test_the_paired_benchmark_runs_each_checkout_in_its_own_process(tmp_path, mo
 
 
 
+@pytest.mark.skipif(not _compiled.ENABLED, reason="both changes are in the compiled pass (numba, the fast extra)")
 @pytest.mark.parametrize("change", ["compared_labels", "plain_rows"])
 def test_the_in_process_benchmark_times_both_variants_and_restores_the_change(change):
     """benchmarks/speed_inprocess.py: each variant trains every cycle (the 'before' really is the
     old behaviour), and the change is back in place afterwards."""
-    from boostobj import _compiled
-
-    if not _compiled.ENABLED:
-        pytest.skip("both changes are in the compiled pass (numba, the fast extra)")
     loaded = load_benchmark(SCRIPT.parent / "speed_inprocess.py", "speed_inprocess_bench")
     bench = next(loaded)
     try:

@@ -1078,8 +1078,42 @@ class _ArrayInterface:
     __slots__ = ("__array_interface__",)
 
 
-# (DMatrix handle, field) -> (XGBoost's array-interface string, the view made from it)
+# (DMatrix handle, field) -> ((address, length) XGDMatrixGetFloatInfo names, the view of that memory)
 _INFO_VIEWS: dict = {}
+_FLOAT_INFO: Any = _UNSET  # XGBoost's XGDMatrixGetFloatInfo with our argument types, once looked up
+
+
+def _float_info_function() -> Any:
+    """``XGDMatrixGetFloatInfo`` as a ctypes function of our own (None without it).
+
+    ``_LIB[name]`` makes a new function object, so the argument types set
+    here leave XGBoost's own calls through ``_LIB`` alone; declared types
+    also spare ctypes guessing them on every call.
+    """
+    global _FLOAT_INFO
+    if _FLOAT_INFO is _UNSET:
+        try:
+            from xgboost.core import _LIB
+
+            fn = _LIB["XGDMatrixGetFloatInfo"]
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64),
+                           ctypes.POINTER(ctypes.c_void_p)]
+            fn.restype = ctypes.c_int
+            _FLOAT_INFO = fn
+        except Exception:  # an XGBoost without it: every call takes the array-interface path
+            _FLOAT_INFO = None
+    return _FLOAT_INFO
+
+
+def _float_info_address(data: Any, field: bytes) -> tuple[int | None, int] | None:
+    """(address, length) of a DMatrix float field's host memory as XGBoost names it now, or None."""
+    fn = _FLOAT_INFO if _FLOAT_INFO is not _UNSET else _float_info_function()
+    if fn is None:
+        return None
+    length, address = ctypes.c_uint64(), ctypes.c_void_p()
+    if fn(data.handle, field, ctypes.byref(length), ctypes.byref(address)) != 0:
+        return None  # XGBoost's error stays in its last-error slot; the public getters will raise it
+    return address.value, length.value
 
 
 def _xgboost_info_view(data: Any, field: bytes) -> np.ndarray | None:
@@ -1088,28 +1122,29 @@ def _xgboost_info_view(data: Any, field: bytes) -> np.ndarray | None:
     ``DMatrix.get_label()`` copies the labels and builds a Python class on
     every call (46 us for 200k rows with the caches warm, 0.19 ms cold;
     ``get_weight()`` 20 us even when there are none). Every objective call
-    reads both to catch ``set_label`` / ``set_weight``, so this asks
-    XGBoost's C API (``XGDMatrixGetInfoRef``, the call ``get_label`` itself
-    makes) for a reference instead: 6 us. The view is kept and handed out
-    again while XGBoost names the same memory, shape and type for it (its
-    values are compared by the caller; states keep their own copies). None,
-    and the caller falls back to
-    the public getters, when the library lacks the call or the memory is not
-    host memory.
+    reads both to catch ``set_label`` / ``set_weight``, so the first call
+    asks XGBoost's C API for a reference (``XGDMatrixGetInfoRef``, the call
+    ``get_label`` itself makes: an array-interface string, parsed here) and
+    keeps the view made from it. Later calls ask ``XGDMatrixGetFloatInfo``
+    (what ``get_float_info`` calls) for the field's address and length
+    only, and hand the kept view out again while XGBoost names the same
+    memory: inside training, 11 us per call for both fields against 26 us
+    comparing the reference's string (200k rows, XGBoost 3.2). The values
+    may have changed in place: callers compare them; states keep their own
+    copies. None, and the caller falls back to the public getters, when the
+    library lacks the calls or the memory is not host memory.
     """
     try:
+        key = (data.handle.value, field)
+        hit = _INFO_VIEWS.get(key)
+        if hit is not None:
+            if _float_info_address(data, field) == hit[0]:
+                return hit[1]  # XGBoost names the memory the kept view reads
         from xgboost.core import _LIB, _check_call
 
         ptr = ctypes.c_char_p()
         _check_call(_LIB.XGDMatrixGetInfoRef(data.handle, field, ctypes.byref(ptr)))
-        raw = ptr.value
-        key = (data.handle.value, field)
-        hit = _INFO_VIEWS.get(key)
-        if hit is not None and hit[0] == raw:
-            # the same memory, shape and type as XGBoost just named: the view made then is valid
-            # (its values may have changed: callers compare them); skips parsing it (~30 us in training)
-            return hit[1]
-        inf = json.loads(raw)
+        inf = json.loads(ptr.value)
         if "stream" in inf or inf.get("typestr") not in ("<f4", "<f8"):
             return None  # device memory (XGBoost's own test), or a layout this reader does not expect
         if 0 in inf["shape"]:  # no weights: the pointer may be null (XGBoost special-cases it too)
@@ -1121,9 +1156,13 @@ def _xgboost_info_view(data: Any, field: bytes) -> np.ndarray | None:
                 "strides": tuple(inf["strides"]) if inf.get("strides") else None, "version": 3,
             }
             view = np.asarray(holder)
-        if len(_INFO_VIEWS) >= 64:  # a few datasets in use at a time
-            _INFO_VIEWS.clear()
-        _INFO_VIEWS[key] = (raw, view)
+        address = _float_info_address(data, field)
+        # kept only when both calls name the same float32 memory (an empty field: any address)
+        if (address is not None and address[1] == view.size and view.dtype == np.float32
+                and (view.size == 0 or address[0] == inf["data"][0])):
+            if len(_INFO_VIEWS) >= 64:  # a few datasets in use at a time
+                _INFO_VIEWS.clear()
+            _INFO_VIEWS[key] = (address, view)
         return view
     except Exception:  # any surprise from a private path: the public getters are always right
         return None

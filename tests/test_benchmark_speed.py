@@ -136,3 +136,45 @@ def test_the_naive_binary_objectives_compute_the_same_loss_as_ours(speed, loss):
     g, h = speed.LOSSES[loss][0]().grad_hess(y, m)
     np.testing.assert_allclose(g_naive, g, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h_naive, h, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def speed_floor():
+    yield from load_benchmark(SCRIPT.parent / "speed_floor.py", "speed_floor_bench")
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba, the fast extra)")
+def test_every_floor_variant_grows_the_replays_trees_and_does_its_work(speed_floor):
+    """Each variant's training differs from the replay by its call alone (same trees as ours), and
+    the minimal row it times is Huber(1)'s: a faster row computing something else would be no floor."""
+    X, y, _ = speed_floor.make_data(2000)
+    runner = speed_floor.XGBRunner(X, y, threads=1, rounds=4)
+    ours = boostobj.huber(1.0)
+    params = {**runner.params, "base_score": ours.init_score(y), "disable_default_eval_metric": 1}
+    rec = speed_floor.PerCall(ours)
+    expected = xgb.train(params, runner.data, 4, obj=rec).predict(runner.data)
+    fns = speed_floor.variants(y, rec.rounds)
+    assert list(fns) == ["touch", "minimal", "+ labels", "+ compare", "ours"]
+    for name, make in fns.items():
+        got = xgb.train(params, runner.data, 4, obj=make()).predict(runner.data)
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+    m = np.random.default_rng(1).normal(size=len(y)) * 3
+    g, h = np.empty(len(y), np.float32), np.empty(len(y), np.float32)
+    speed_floor._kernels()[0](y.astype(np.float32), m, g, h)
+    u = (m - y).astype(np.float32)
+    np.testing.assert_allclose(g, np.clip(u, -1, 1), rtol=1e-6)
+    np.testing.assert_allclose(h, 1 / np.maximum(np.abs(u), 1), rtol=1e-6)
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba, the fast extra)")
+def test_a_tiny_floor_run_writes_its_table(speed_floor, tmp_path, monkeypatch):
+    monkeypatch.setattr(speed_floor, "RESULTS", tmp_path)
+    speed_floor.main(["--rows", "3000", "--threads", "1", "--rounds", "3", "--cycles", "2", "--out", "tiny"])
+    rows = [line for line in (tmp_path / "tiny.md").read_text().splitlines()
+            if line.startswith("| xgboost") or line.startswith("| lightgbm")]
+    assert len(rows) == 2
+    for line in rows:
+        cells = line.split("|")[5:10]  # the five variants: "ms [ratio]"
+        for cell in cells:
+            ms, ratio = cell.split()
+            assert float(ms) > 0 and math.isfinite(float(ratio.strip("[]")))

@@ -262,6 +262,12 @@ def test_xgboost_label_reader_equals_the_public_getters(matrix):
     np.testing.assert_array_equal(view_y, d.get_label())
     assert view_y.dtype == d.get_label().dtype and np.size(view_w) == 0 == np.size(d.get_weight())
     assert not view_y.flags.writeable  # a view of XGBoost's memory: never written to
+    # later calls hand out the kept view while XGBoost names the same memory (address and length)
+    assert objective_module._labels_and_weights(d)[0] is view_y
+    assert objective_module._float_info_address(d, b"label")[1] == 300
+    from xgboost.core import _LIB
+    assert _LIB.XGDMatrixGetFloatInfo.argtypes is None  # XGBoost's own function object untouched
+    np.testing.assert_array_equal(d.get_float_info("label"), y.astype(np.float32))
     d.set_label(y + 1.0)
     d.set_weight(rng.uniform(0.5, 2.0, 300))
     view_y, view_w = objective_module._labels_and_weights(d)

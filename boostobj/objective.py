@@ -67,10 +67,14 @@ class _RoundPlan:
     those (~0.1 ms per call inside training, a third of the whole call).
     """
 
-    __slots__ = ("rows", "own_labels", "shape", "mtype", "ytype", "weight_total", "ring", "turn", "shaped")
+    __slots__ = ("rows", "own_labels", "shape", "mtype", "ytype", "weight_total", "ring", "turn", "shaped",
+                 "sums_in_pass")
 
-    def __init__(self, rows: Any, own_labels: bool, weight_total: float | None, ring: list, turn: int):
+    def __init__(self, rows: Any, own_labels: bool, weight_total: float | None, ring: list, turn: int,
+                 sums_in_pass: bool = False):
         self.rows, self.own_labels = rows, own_labels
+        # the per-round factor's sum taken as the rows are written (RowPass.run_summed), not before
+        self.sums_in_pass = sums_in_pass
         self.shape, self.mtype = None, None
         self.ytype = None
         self.weight_total = weight_total  # not None: the per-round factor is applied here
@@ -110,6 +114,12 @@ class _RoundPlan:
         """The round's pass (with its factor, for ``normalize_per_round``); True: the labels changed."""
         factor = 1.0
         if self.weight_total is not None:
+            if self.sums_in_pass:  # the rows and their curvature sum in one pass, then the factor
+                bad, total = self.rows.run_summed(y, m)
+                factor = _round_factor(self.weight_total, total) or 1.0
+                if factor != 1.0 and not bad:
+                    self.rows.scale(factor)
+                return bad
             factor = _round_factor(self.weight_total, self.rows.curvature_sum(y, m)) or 1.0
         return self.rows.run(y, m, factor)
 
@@ -946,8 +956,11 @@ class Objective:
         float32 in both frameworks) and compare them with the state's copy in
         the same pass; for ``normalize_per_round`` losses the round's factor
         is applied in that pass too, from a first pass that reads only
-        labels and margins to sum the curvature. What stays fixed between
-        rounds is kept as this thread's ``_RoundPlan`` for the dataset.
+        labels and margins to sum the curvature, or, for rows of the residual
+        (quantile's), the curvature is summed as the rows are written and
+        they are scaled in place after (``RowPass.run_summed``). What stays
+        fixed between rounds is kept as this thread's ``_RoundPlan`` for the
+        dataset.
         """
         loss = self.base_loss
         if y_now is None:
@@ -965,7 +978,8 @@ class Objective:
                 raise _StaleLabels
             return
         plan = _RoundPlan(rows, y_now is None, state.weight_total() if per_round else None,
-                          *state.output_ring(g, h))
+                          *state.output_ring(g, h),
+                          sums_in_pass=rows.residual)
         if plan.run(y, m):
             raise _StaleLabels
         if sums is not None:

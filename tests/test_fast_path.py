@@ -317,3 +317,55 @@ def test_exp32_nonpositive_flushes_to_zero_below_float32s_normal_range():
     edge = np.array([-87.336], np.float32)
     apply(edge, out[:1])
     assert out[0] >= np.finfo(np.float32).smallest_normal
+
+
+@pytest.mark.skipif(not _compiled.ENABLED, reason="the compiled pass (numba, the fast extra)")
+@pytest.mark.parametrize("alpha", [0.05, 0.5, 0.9])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
+def test_quantile_sums_its_curvature_in_the_row_pass_with_the_same_values(monkeypatch, alpha, weighted,
+                                                                           margin_dtype):
+    """RowPass.run_summed: the rows written and summed in one pass, then scaled by the
+    round's factor, equal the two passes (sum, then rows with the factor) up to the factor's float32
+    rounding, call after call; the one-pass path is really taken; a set_label between calls is still
+    seen; and the factor makes the weighted mean curvature per row 1."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    y = rng.lognormal(size=n).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, n) if weighted else None
+    margins = [rng.normal(size=n).astype(margin_dtype) * s for s in (0.1, 1.0, 3.0)]
+    summed = []
+    run_summed = _compiled.RowPass.run_summed
+    monkeypatch.setattr(_compiled.RowPass, "run_summed",
+                        lambda self, *a: (summed.append(1), run_summed(self, *a))[1])
+
+    init = objective_module._RoundPlan.__init__
+
+    def calls(in_pass, labels):
+        monkeypatch.setattr(objective_module._RoundPlan, "__init__",
+                            lambda self, *a, **k: init(self, *a, **{**k, "sums_in_pass": in_pass}))
+        d = xgb.DMatrix(np.zeros((n, 1)), y, weight=w)
+        obj = boostobj.quantile(alpha)
+        out = [tuple(np.array(a, copy=True) for a in obj(m, d)) for m in margins]
+        d.set_label(labels)  # relabelled between rounds: the next call must use the new labels
+        out.append(tuple(np.array(a, copy=True) for a in obj(margins[0], d)))
+        return out
+
+    relabelled = (y * 2.0 + 1.0).astype(np.float32)
+    one_pass = calls(True, relabelled)
+    assert len(summed) >= len(margins) - 1  # every call after the first plan's took it
+    summed.clear()
+    two_passes = calls(False, relabelled)
+    assert not summed
+    for (g1, h1), (g2, h2) in zip(one_pass, two_passes):
+        # the rows are the same bit for bit; the round's factor is a float64 sum added in another
+        # order, then rounded to float32, so it may differ by one ulp: a product by up to two
+        np.testing.assert_array_max_ulp(g1, g2, 2)
+        np.testing.assert_array_max_ulp(h1, h2, 2)
+        ratio = h1.sum(dtype=np.float64) / h2.sum(dtype=np.float64)
+        assert abs(ratio - 1.0) <= 1.2e-7  # one factor for the whole call, not rows apart
+    # and the factor is applied: the weighted mean curvature per row is 1 in every call
+    for g, h in one_pass[:-1]:
+        assert h.sum(dtype=np.float64) / (w.sum() if weighted else n) == pytest.approx(1.0, rel=1e-4)

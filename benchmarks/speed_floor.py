@@ -55,7 +55,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(1, str(HERE))
 import boostobj  # noqa: E402
 from boostobj.objective import _labels_and_weights  # noqa: E402
-from speed import LGBRunner, PerCall, Replay, XGBRunner, make_data  # noqa: E402
+from speed import LGBRunner, PerCall, Replay, ReplayTouch, XGBRunner, make_data  # noqa: E402
 
 RESULTS = HERE / "results"
 
@@ -118,10 +118,6 @@ def variants(y: np.ndarray, rounds: list) -> dict:
             huber_rows(labels, m, g, h)
             huber_rows_compared(labels, cached, m, g, h)
 
-    def touch(margin, data):
-        np.subtract(cached, margin, out=g, casting="unsafe")
-        np.copyto(h, g)
-
     def minimal(margin, data):
         huber_rows(cached, margin, g, h)
 
@@ -135,7 +131,7 @@ def variants(y: np.ndarray, rounds: list) -> dict:
             raise RuntimeError("labels changed")  # they never do here
 
     ours = boostobj.huber(1.0)
-    return {"touch": lambda: _ThenReplay(rounds, touch), "minimal": lambda: _ThenReplay(rounds, minimal),
+    return {"touch": lambda: ReplayTouch(rounds, y), "minimal": lambda: _ThenReplay(rounds, minimal),
             "+ labels": lambda: _ThenReplay(rounds, labels), "+ compare": lambda: _ThenReplay(rounds, compare),
             "ours": lambda: ours}
 

@@ -447,6 +447,14 @@ class RowPass:
             self._sum = _entry(_sum_residual if self.residual else _sum_margin, args)
         return self._sum(*args)
 
+    def _args(self, y: np.ndarray, m: np.ndarray, factor: float) -> tuple[bool, tuple]:
+        """(plain, the row loops' arguments): plain when there is nothing to multiply (see _weigh)."""
+        if self._plain and factor == 1:
+            return True, (self.key, y, m, None, None, self.p0, self.p1, self.p2, self.y_was,
+                          _F32_TINY, None, self.g, self.h)
+        return False, (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
+                       _F32_TINY, f32(factor), self.g, self.h)
+
     def run_summed(self, y: np.ndarray, m: np.ndarray) -> tuple[bool, float]:
         """``run`` with factor 1 that also returns the sum of the curvature it wrote (float64).
 
@@ -456,14 +464,9 @@ class RowPass:
         another order, may round the factor to the next float32). Rows of
         the residual only (``float64_margin = "residual"``: quantile's).
         """
-        if self._plain:
-            args = (self.key, y, m, None, None, self.p0, self.p1, self.p2, self.y_was, _F32_TINY, None,
-                    self.g, self.h)
-        else:  # a factor of exactly 1: the weights' multiplies, as in run
-            args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was, _F32_TINY,
-                    f32(1.0), self.g, self.h)
         if not self.residual:
             raise ValueError("run_summed takes rows of the residual (float64_margin 'residual')")
+        _, args = self._args(y, m, 1.0)
         if self._summed is None:
             self._summed = _entry(_rows_residual_summed, args)
         return self._summed(*args)
@@ -478,13 +481,7 @@ class RowPass:
         Returns True when ``y`` differs from ``y_was`` anywhere (compared in
         the same pass: the caller then recomputes with fresh state).
         """
-        plain = self._plain and factor == 1  # nothing to multiply: see _weigh
-        if plain:
-            args = (self.key, y, m, None, None, self.p0, self.p1, self.p2, self.y_was,
-                    _F32_TINY, None, self.g, self.h)
-        else:
-            args = (self.key, y, m, self.w, self.wk, self.p0, self.p1, self.p2, self.y_was,
-                    _F32_TINY, f32(factor), self.g, self.h)
+        plain, args = self._args(y, m, factor)
         rows = self._rows_plain if plain else self._rows
         if rows is None:
             if self.residual:

@@ -49,3 +49,26 @@ def test_the_headline_reports_the_held_out_data_apart(quality):
 def test_the_results_header_gives_the_command_as_run(quality):
     assert quality._command(["--only", "quantile", "--out", str(quality.ROOT / "x.md")]) == \
         "python benchmarks/quality.py --only quantile --out x.md"
+
+
+def test_the_goal_is_applied_to_every_model_against_the_others(quality):
+    def item(values, case="quantile α=0.5"):
+        row = quality.Row("quantile", case, "sinc", 1.0, "pinball")
+        row.values = values
+        return {"row": row}
+    o_x, o_l = quality.OURS
+    # row 1: LGB beats every compared model; ours XGBoost beats LGB; GBR is far behind
+    # row 2: GBR is best; the built-in LGB trails it clearly, ours LightGBM ties it
+    rows = [item({o_x: [0.8, 0.81, 0.79], o_l: [1.5, 1.5, 1.5], "LGB quantile": [0.9, 0.91, 0.89],
+                  "sklearn GBR quantile": [2.0, 2.0, 2.1]}),
+            item({o_x: [3.0, 3.0, 3.1], o_l: [1.01, 1.0, 1.02], "LGB quantile": [1.5, 1.6, 1.5],
+                  "sklearn GBR quantile": [1.0, 1.01, 1.0]}),
+            item({o_x: [9.0] * 3, o_l: [9.0] * 3, "LGB quantile": [9.0] * 3,
+                  "sklearn GBR quantile": [9.0] * 3}, case=quality.focal_case(0.0))]  # a control row: not counted
+    got = {m: (a, b, n) for m, a, b, n in quality.goal_for_every_model(rows)}
+    assert got[o_x] == (1, 1, 2)
+    assert got[o_l] == (1, 1, 2)  # a tie with GBR on row 2
+    # LGB is best of the compared models on row 1, but not once ours XGBoost counts
+    assert got["LGB quantile"] == (1, 0, 2)
+    assert got["sklearn GBR quantile"] == (1, 1, 2)  # row 2: best of all, ours LightGBM ties it
+    assert "| LGB quantile | 1/2 | 0/2 |" in quality.goal_table(rows)

@@ -468,15 +468,15 @@ def run_seed(cfg: Config, seed: int) -> Store:
     return store
 
 
-def run_all(cfg: Config, jobs: int = 1) -> Store:
+def run_all(cfg: Config, jobs: int = 1, seed_run: Callable[[Config, int], Store] = run_seed) -> Store:
     """All seeds, merged in seed order (so the result does not depend on ``jobs``)."""
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
-            stores = list(pool.map(run_seed, [cfg] * cfg.seeds, range(cfg.seeds)))
+            stores = list(pool.map(seed_run, [cfg] * cfg.seeds, range(cfg.seeds)))
     else:
-        stores = [run_seed(cfg, seed) for seed in range(cfg.seeds)]
+        stores = [seed_run(cfg, seed) for seed in range(cfg.seeds)]
     merged = Store()
     for store in stores:
         for key, row in store.rows.items():

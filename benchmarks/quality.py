@@ -89,7 +89,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import lightgbm as lgb
 import numpy as np
@@ -527,21 +527,30 @@ def cell(vals: list) -> str:
     return f"{_fmt(float(a.mean()))} ± {_fmt(float(a.std(ddof=1)))}"
 
 
+def compared_models(values: dict) -> list[str]:
+    """The models a row compares ours with: not ours, not an annotation (``_`` keys)."""
+    return [k for k in values if k not in OURS and not k.startswith("_")]
+
+
+def best_of(values: dict, models: Iterable[str]) -> str:
+    """The model of ``models`` with the lowest mean over seeds."""
+    return min(models, key=lambda k: np.mean(values[k]))
+
+
 def summarize(store: Store) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for row in store.rows.values():
-        compared = {k: v for k, v in row.values.items() if k not in OURS and not k.startswith("_")}
-        best = min(compared, key=lambda k: np.mean(compared[k]))
+        compared = {k: row.values[k] for k in compared_models(row.values)}
+        best = best_of(row.values, compared)
         verdicts = {k: verdict(row.values[k], compared[best]) for k in OURS}
         own = {}  # ours / the best built-in of the same framework: the objective, not the framework
         for k, prefix in zip(OURS, ("XGB ", "LGB ")):
             same = [m for m in compared if m.startswith(prefix)]
             if same:
-                b = min(same, key=lambda m: np.mean(compared[m]))
+                b = best_of(compared, same)
                 own[k] = np.mean(row.values[k]) / np.mean(compared[b])
         out.setdefault(row.section, []).append({"row": row, "best": best, "verdicts": verdicts, "own": own})
     return out
-
 
 
 def goal_for_every_model(items: list[dict]) -> list[tuple[str, int, int, int]]:
@@ -564,11 +573,9 @@ def goal_for_every_model(items: list[dict]) -> list[tuple[str, int, int, int]]:
             vals = it["row"].values
             if m not in vals:
                 continue
-            for i, pool in enumerate((
-                    [k for k in vals if k != m and k not in OURS and not k.startswith("_")],
-                    [k for k in vals if k != m and not k.startswith("_")])):
-                best = min(pool, key=lambda k: np.mean(vals[k]))
-                met[i] += verdict(vals[m], vals[best]).ok
+            for i, pool in enumerate(([k for k in compared_models(vals) if k != m],
+                                      [k for k in vals if k != m and not k.startswith("_")])):
+                met[i] += verdict(vals[m], vals[best_of(vals, pool)]).ok
         out.append((m, met[0], met[1], sum(m in it["row"].values for it in items)))
     return out
 
@@ -579,6 +586,7 @@ def goal_table(items: list[dict]) -> str:
     for m, vs_compared, vs_all, n in goal_for_every_model(items):
         lines.append(f"| {m} | {vs_compared}/{n} | {vs_all}/{n} |")
     return "\n".join(lines)
+
 
 SECTION_TITLES = {
     "quantile": "Quantile (test pinball loss)",

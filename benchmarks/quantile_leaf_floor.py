@@ -141,7 +141,7 @@ def grid_counts(store: quality.Store) -> tuple[dict[str, int], dict[tuple, dict[
     for key, row in store.rows.items():
         v = row.values
         compared = [k for k in v if not k.startswith("ours")]
-        best = v[min(compared, key=lambda k: np.mean(v[k]))]
+        best = v[quality.best_of(v, compared)]
         ok = {k: quality.verdict(v[k], best) for k in v if k.startswith("ours")}
         met = {k: d.ok for k, d in ok.items()}
         for name, (default, floor) in ORACLES.items():

@@ -33,7 +33,7 @@ from boostobj.losses import (
     Quantile,
     SquaredError,
 )
-from boostobj.objective import Metric, Objective, StartValueWarning
+from boostobj.objective import Metric, Objective, StalledFitWarning, StartValueWarning
 from boostobj.intervals import IntervalRegressor
 from boostobj.model_io import objective_of, register
 
@@ -43,6 +43,7 @@ __all__ = [
     "IntervalRegressor",
     "Metric",
     "Objective",
+    "StalledFitWarning",
     "StartValueWarning",
     "expectile",
     "exponential",
@@ -73,8 +74,11 @@ def squared_error() -> Objective:
 def log_cosh(eps: float = 0.5) -> Objective:
     """Log-cosh loss log(cosh(y - m)) with the MM curvature tanh(r)/r.
 
-    ``eps`` guards the curvature at residuals below eps times the dataset's
-    typical residual at the start (see ``boostobj.losses.LogCosh``).
+    ``eps`` in [1e-6, 10] guards the curvature at residuals below eps times
+    the dataset's typical residual at the start (see
+    ``boostobj.losses.LogCosh``); inside the guard the curvature is below
+    the MM weight, so a larger guard takes larger steps, which overshoot
+    past 10.
 
     >>> import numpy as np, boostobj
     >>> round(boostobj.log_cosh().loss(np.array([0.0]), np.array([1.0])), 6)
@@ -85,7 +89,13 @@ def log_cosh(eps: float = 0.5) -> Objective:
 
 @register
 def huber(delta: float = 1.0) -> Objective:
-    """Huber loss with threshold ``delta`` > 0 (in label units), MM curvature outside.
+    """Huber loss with threshold ``delta`` (in label units), MM curvature outside.
+
+    ``delta`` in [1.18e-38, 3.4e38], the normal float32 numbers: the
+    kernels clip residuals to it and divide by it in float32. A delta
+    far below the labels' typical residual (1e-6 of it or less) leaves
+    every curvature at its floor: training then warns
+    (``StalledFitWarning``) instead of silently not moving.
 
     >>> import numpy as np, boostobj
     >>> boostobj.huber(delta=2.0).loss(np.array([10.0]), np.array([0.0]))
@@ -97,15 +107,19 @@ def huber(delta: float = 1.0) -> Objective:
 @register
 def quantile(alpha: float | Sequence[float] = 0.5, eps: float | None = None,
              refit_prior: float = 0.5) -> Objective:
-    """Pinball loss at level ``alpha`` in (0, 1), or a strictly increasing list
-    of levels trained as K outputs of one booster (sorted, never crossing).
+    """Pinball loss at level ``alpha`` in [1e-7, 1 - 1e-7], or a strictly
+    increasing list of levels trained as K outputs of one booster (sorted,
+    never crossing); a list of one level is that level (one output).
+    Levels closer to 0 or 1 round to 0 or 1 in the frameworks' float32
+    gradients; a level beyond the sample's resolution (min(alpha, 1 - alpha)
+    < 1 / n rows) trains with a ``StalledFitWarning``.
 
-    ``eps`` guards the MM curvature 1/(2|r|) near r = 0: residuals below
+    ``eps`` in [1e-3, 100] (or None) guards the MM curvature 1/(2|r|) near r = 0: residuals below
     eps * 2 min(alpha, 1 - alpha) times the dataset's typical residual at the
     start share one curvature (see ``boostobj.losses.Quantile``). None: 0.5,
     and where the drop-ins refit each leaf to its exact residual
     quantile (``boostobj.leaf_refit``) they grow the trees on a nearly flat
-    curvature (``boostobj.losses.QuantileRefitGrowth``). ``refit_prior`` (>= 0)
+    curvature (``boostobj.losses.QuantileRefitGrowth``). ``refit_prior`` in [0, 1e6]
     shrinks a refit leaf too small to hold a row beyond its quantile (fewer
     than 1 / min(alpha, 1 - alpha) rows) towards the current fit
     (``Quantile.leaf_values``); 0 refits every leaf exactly.
@@ -132,9 +146,15 @@ def exponential() -> Objective:
 @register
 def focal(gamma: float = 2.0, alpha: float | Sequence[float] | None = None) -> Objective:
     """Focal loss (Lin et al. 2017). Binary on a 1-D margin; softmax focal when
-    the model has K >= 2 output columns (labels 0..K-1). ``gamma`` >= 0 (0 is
-    the logistic loss); ``alpha`` in (0, 1) weights the positive class, or a
-    sequence of K positive per-class weights for multi-class.
+    the model has K >= 2 output columns (labels 0..K-1).
+
+    ``gamma`` in [0, 50] (0 is the logistic loss): the start's curvature
+    carries a factor 2^-gamma, which past 50 reaches the curvature floor.
+    ``alpha`` in [1e-7, 1 - 1e-7] weights the positive class, or a sequence
+    of K per-class weights in [1e-6, 1e6] for multi-class. Where the
+    curvature at the start is too small for any split under the
+    framework's default leaf-size control (a large gamma on few rows),
+    training warns (``StalledFitWarning``).
 
     >>> import numpy as np, boostobj
     >>> y = np.array([0, 0, 0, 1])
@@ -147,8 +167,11 @@ def focal(gamma: float = 2.0, alpha: float | Sequence[float] | None = None) -> O
 @register
 def expectile(alpha: float | Sequence[float] = 0.5) -> Objective:
     """Expectile loss |alpha - [r < 0]| r^2 (Newey & Powell 1987) at level
-    ``alpha`` in (0, 1) (0.5 is squared error), or a strictly increasing
-    list of levels trained as K outputs of one booster (sorted).
+    ``alpha`` in [1e-7, 1 - 1e-7] (0.5 is squared error), or a strictly
+    increasing list of levels trained as K outputs of one booster (sorted);
+    a list of one level is that level. A level beyond the sample's
+    resolution (min(alpha, 1 - alpha) < 1 / n rows) trains with a
+    ``StalledFitWarning``.
 
     >>> import numpy as np, boostobj
     >>> y = np.array([0.0, 0.0, 0.0, 4.0])
@@ -161,7 +184,8 @@ def expectile(alpha: float | Sequence[float] = 0.5) -> Objective:
 @register
 def hinge(eps: float = 0.5) -> Objective:
     """Hinge loss max(0, 1 - s m), labels {0, 1}, with the MM curvature
-    1/(2 max(|1 - s m|, eps)). No probabilities: ``predict`` gives the class;
+    1/(2 max(|1 - s m|, eps)), ``eps`` in [1e-6, 100] margin units (beyond
+    100 nearly every row shares one curvature). No probabilities: ``predict`` gives the class;
     the boostobj drop-ins' ``predict_proba`` raises (use
     ``sklearn.calibration.CalibratedClassifierCV``).
 

@@ -57,6 +57,7 @@ ENABLED = numba is not None
 f32 = np.float32
 _F32_MAX = f32(np.finfo(np.float32).max)
 _F32_TINY = f32(np.finfo(np.float32).smallest_normal)
+_F32_MAX64 = float(np.finfo(np.float32).max)
 
 # FMA contraction and sign-of-zero freedom only: no reassociation, which would
 # undo the two-constant range reduction of exp32 and log1p32.
@@ -267,16 +268,34 @@ if numba is not None:
         # chosen by the argument types when compiled: ``wk`` and ``k`` None (no weights, factor
         # 1; RowPass.run passes them so) leave out the multiplies by 1, the same values bit for
         # bit: focal's row in a warm loop 5% faster
+        # the clips keep both outputs finite where a margin far beyond the labels, or a large
+        # weight or factor, overflows float32 (values that fit come out bit for bit the same)
         if isinstance(k, _types.NoneType):
             def impl(gi, hi, w, i, wk, floor, k):
-                return gi, min(max(hi, floor), _F32_MAX)
+                return min(max(gi, -_F32_MAX), _F32_MAX), min(max(hi, floor), _F32_MAX)
         elif isinstance(w, _types.NoneType):
             def impl(gi, hi, w, i, wk, floor, k):
-                return gi * wk * k, min(max(hi * wk, floor), _F32_MAX) * k
+                return (min(max(gi * wk * k, -_F32_MAX), _F32_MAX),
+                        min(min(max(hi * wk, floor), _F32_MAX) * k, _F32_MAX))
         else:
             def impl(gi, hi, w, i, wk, floor, k):
                 wi = w[i]
-                return gi * wi * k, min(max(hi * wi, floor), _F32_MAX) * k
+                return (min(max(gi * wi * k, -_F32_MAX), _F32_MAX),
+                        min(min(max(hi * wi, floor), _F32_MAX) * k, _F32_MAX))
+        return impl
+
+    def _finite32(x):
+        """``x`` as a float32 clipped to float32's range (a float64 margin of 1e308 is not inf)."""
+        raise NotImplementedError("compiled code only")
+
+    @_overload(_finite32, inline="always")
+    def _finite32_impl(x):
+        if isinstance(x, _types.Float) and x.bitwidth == 32:  # compared in float32: no widening
+            def impl(x):
+                return min(max(x, -_F32_MAX), _F32_MAX)
+        else:
+            def impl(x):
+                return f32(min(max(x, -_F32_MAX64), _F32_MAX64))
         return impl
 
     # Two loops, not one with a flag: a branch per row around a large inlined
@@ -286,7 +305,7 @@ if numba is not None:
         bad = False
         for i in range(g.shape[0]):
             # the residual in the margin's precision, then rounded (float64_margin "residual")
-            gi, hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)
+            gi, hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)
             g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
             bad |= y[i] != y_was[i]  # the framework's labels still the cached ones, in the same pass
         return bad
@@ -295,7 +314,7 @@ if numba is not None:
     def _rows_margin(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
         bad = False
         for i in range(g.shape[0]):
-            gi, hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)
+            gi, hi = _call_row(key, f32(y[i]), _finite32(m[i]), p0, p1, p2)
             g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
             bad |= y[i] != y_was[i]
         return bad
@@ -325,7 +344,7 @@ if numba is not None:
         for s in range(0, whole, _LANES):
             for j in range(_LANES):
                 i = s + j
-                gi, hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)
+                gi, hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)
                 g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
                 lanes[j] += h[i]
                 bad |= y[i] != y_was[i]
@@ -336,14 +355,14 @@ if numba is not None:
     @_loop(**_LOOP)
     def _scale_pair(g, h, k):
         for i in range(g.shape[0]):
-            g[i] *= k
-            h[i] *= k
+            g[i] = min(max(g[i] * k, -_F32_MAX), _F32_MAX)  # saturate as _weigh does
+            h[i] = min(h[i] * k, _F32_MAX)
 
     @_loop(**_SUM)
     def _sum_residual(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
         for i in range(y.shape[0]):
-            hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)[1]
+            hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
@@ -351,7 +370,7 @@ if numba is not None:
     def _sum_margin(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
         for i in range(y.shape[0]):
-            hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)[1]
+            hi = _call_row(key, f32(y[i]), _finite32(m[i]), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
@@ -380,7 +399,7 @@ if numba is not None:
             e = min(s + _BLOCK, n)
             ms, xs = m[s:e], x[:e - s]
             for j in range(e - s):
-                xs[j] = f32(ms[j])
+                xs[j] = _finite32(ms[j])
             if w is None:  # not one call with ``w if w is None else w[s:e]``: an Optional, slower
                 bad |= _rows_margin(key, y[s:e], xs, w, wk, p0, p1, p2, y_was[s:e], floor, k,
                                     g[s:e], h[s:e])

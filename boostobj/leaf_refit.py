@@ -141,19 +141,17 @@ class LeafRefit:
     of each validation set LightGBM adds (in order, leaving out an eval set
     that is the training set itself). On the first iteration it takes over
     the booster's ``update`` and its cached scores (see the module
-    docstring). ``loss`` must have ``exact_leaf_refit``. ``weight_scale``:
-    what the training set's weights were divided by, so ``loss.leaf_values``
-    sees a weight of 2 as two rows (the drop-in trains on weights of mean 1).
+    docstring). ``loss`` must have ``exact_leaf_refit``. A row of weight w
+    refits as w rows, in the leaf values and in their ``lambda`` shrinkage.
     """
 
     before_iteration = True
     order = 0  # before LightGBM's own before-iteration callbacks
 
-    def __init__(self, loss: Loss, X: Any, eval_X: Sequence[Any] = (), weight_scale: float = 1.0):
+    def __init__(self, loss: Loss, X: Any, eval_X: Sequence[Any] = ()):
         if not loss.exact_leaf_refit:
             raise ValueError(f"{loss!r} has no exact leaf refit")
         self.loss = loss
-        self.weight_scale = float(weight_scale)
         self.data = [_raw(X)] + [_raw(Xe) for Xe in eval_X]
         self.booster: lgb.Booster | None = None
 
@@ -227,7 +225,7 @@ class LeafRefit:
             n_leaves = len(values)
             if n_leaves > 1:  # LightGBM refits only trees that split, too
                 exact = _leaf_targets(self.loss, self.label - margins[0][:, j], self.weight, leaves[0][:, j],
-                                      n_leaves, j, lam, cap, self.weight_scale)
+                                      n_leaves, j, lam, cap)
                 for i in np.flatnonzero(np.isfinite(exact)):  # a leaf without rows keeps its value
                     values[i] = lr * exact[i]
                     booster.set_leaf_output(tree, int(i), float(values[i]))
@@ -236,16 +234,14 @@ class LeafRefit:
 
 
 def _leaf_targets(loss: Loss, residual: np.ndarray, weight: np.ndarray | None, leaf: np.ndarray,
-                  n_leaves: int, k: int, lam: float, cap: float, weight_scale: float = 1.0) -> np.ndarray:
+                  n_leaves: int, k: int, lam: float, cap: float) -> np.ndarray:
     """Each leaf's refit value before the learning rate (NaN for a leaf without rows).
 
-    ``loss.leaf_values`` of its rows (their weights times ``weight_scale``:
-    the user's), times W / (W + lambda) for its rows' weight W and clipped to
-    ``max_delta_step`` (``cap``, 0: none), as both frameworks treat their own
-    leaves.
+    ``loss.leaf_values`` of its rows, times W / (W + lambda) for its rows'
+    weight W and clipped to ``max_delta_step`` (``cap``, 0: none), as both
+    frameworks treat their own leaves.
     """
-    user_weight = weight if weight is None or weight_scale == 1.0 else weight * weight_scale
-    exact = loss.leaf_values(residual, user_weight, leaf, n_leaves, k)
+    exact = loss.leaf_values(residual, weight, leaf, n_leaves, k)
     if lam > 0:
         w = np.bincount(leaf, weights=weight, minlength=n_leaves)
         exact = exact * (w / (w + lam))

@@ -77,7 +77,7 @@ def _check_real(name: str, value: Any, low: float, high: float, *, low_open: boo
     """Validate a scalar parameter; raise ValueError naming it and the range."""
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
-    interval = f"{lo}{low:g}, {high:g}{hi}".replace("inf", "inf")
+    interval = f"{lo}{low:.8g}, {high:.8g}{hi}"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
     v = float(value)
@@ -289,7 +289,9 @@ class Loss:
         if self.float64_margin == "residual" and m.dtype != np.float32:
             gg, hh = self.grad_curvature(np, (t - m).astype(np.float32), np.float32(0.0), scale)
         elif self.float64_margin == "float32":
-            gg, hh = self.grad_curvature(np, t, m.astype(np.float32, copy=False), scale)
+            if m.dtype != np.float32:  # rounded into float32's range, not to inf
+                m = np.clip(m, -_F32_MAX, _F32_MAX).astype(np.float32)
+            gg, hh = self.grad_curvature(np, t, m, scale)
         else:
             gg, hh = self.grad_curvature(np, t, m, scale)
         np.copyto(g, gg, casting="same_kind")
@@ -319,6 +321,10 @@ class Loss:
     def predict_link(self, n_outputs: int) -> Any:
         """The link for a model with ``n_outputs`` margin columns."""
         return self.link
+
+    def stall_reason(self, y: np.ndarray, w: np.ndarray | None) -> str | None:
+        """Why a fit of these labels cannot move from its start under this loss's parameters, or None."""
+        return None
 
     def label_scale(self, y: np.ndarray, w: np.ndarray | None, init: np.ndarray) -> np.ndarray:
         """Typical residual size at the start: weighted median of |y - init|.
@@ -404,18 +410,69 @@ def _bisect(below: Any, a: float, b: float) -> float:
     return 0.5 * (a + b)
 
 
+# Guards given as multiples of the labels' typical residual (quantile) or in margin units
+# (hinge): below the range no row is ever inside the guard, above it nearly every row is.
+GUARD_MIN, GUARD_MAX = 1e-6, 100.0
+# The quantile guard holds the rows at the start's label, whose curvature is 1 / (2 guard): below
+# 1e-3 those rows outweigh all others by 1e3 or more and the trees stop splitting (400-row
+# fits stayed constant at 1e-4 and below; benchmarks/edges.py).
+QUANTILE_EPS_MIN = 1e-3
+# Log-cosh's guard lowers the curvature below the MM weight inside it, so its steps grow with
+# it: past 10 typical residuals they overshoot (benchmarks/edges.py).
+LOG_COSH_EPS_MAX = 10.0
+# Huber's delta is a normal float32: the kernels clip residuals to it and divide by it there.
+DELTA_MIN = float(np.finfo(np.float32).smallest_normal)
+DELTA_MAX = float(np.finfo(np.float32).max)
+# Focal's q^gamma is 2^-gamma at p_t = 1/2: past 50 the start's curvature reaches the floor (1e-16).
+GAMMA_MAX = 50.0
+# Focal's per-class weights multiply gradients and curvatures: past this ratio to 1 they leave
+# float32's useful range at the start.
+CLASS_WEIGHT_MIN, CLASS_WEIGHT_MAX = 1e-6, 1e6
+REFIT_PRIOR_MAX = 1e6
+
+
+def _check_guard(name: str, value: Any) -> float:
+    return _check_real(name, value, GUARD_MIN, GUARD_MAX, low_open=False, high_open=False)
+
+
+# Levels closer to 0 or 1 than this round to 0 or 1 in the frameworks' float32 gradients
+# (1 - alpha, alpha times a weight): the loss would no longer be the one asked for.
+LEVEL_MIN = 1e-7
+LEVEL_MAX = 1.0 - LEVEL_MIN
+
+
+def _check_level(name: str, value: Any) -> float:
+    return _check_real(name, value, LEVEL_MIN, LEVEL_MAX, low_open=False, high_open=False)
+
+
+def _level_stall_reason(alphas: np.ndarray, y: np.ndarray, w: np.ndarray | None, what: str) -> str | None:
+    """A level closer to 0 or 1 than one row of the sample: its fit sits on the extreme label."""
+    n = int(np.sum(w > 0)) if w is not None else len(y)
+    a = float(np.min(np.minimum(alphas, 1.0 - alphas)))
+    if a * n >= 1:
+        return None
+    return (f"the level {a if a in alphas else 1 - a:g} is beyond the sample's resolution: with {n} rows "
+            f"fewer than one lies beyond it (min(alpha, 1 - alpha) < 1/n), so every leaf's {what} is its "
+            "extreme row; use a level within [1/n, 1 - 1/n] or more rows")
+
+
 def _check_levels(alpha: Any) -> tuple[float | tuple[float, ...], np.ndarray, bool]:
-    """One level in (0, 1), or a strictly increasing list of them (K outputs).
+    """One level in [1e-7, 1 - 1e-7], or a strictly increasing list of them (K outputs).
 
     Returns (alpha as given back to the user, the levels as an array, multi).
+    A list of one level is that level: one output, as the scalar form.
     Shared by the level-indexed losses (quantile, expectile).
     """
     if np.ndim(alpha) == 0:
-        a = _check_real("alpha", alpha, 0.0, 1.0)
+        a = _check_level("alpha", alpha)
         return a, np.asarray([a]), False
-    alphas = [_check_real(f"alpha[{i}]", a, 0.0, 1.0) for i, a in enumerate(alpha)]
+    if np.ndim(alpha) > 1:
+        raise ValueError(f"alpha must be a number or a flat list of levels, got shape {np.shape(alpha)}")
+    alphas = [_check_level(f"alpha[{i}]", a) for i, a in enumerate(alpha)]
     if len(alphas) == 0:
-        raise ValueError("alpha must be a number in (0, 1) or a non-empty increasing list")
+        raise ValueError("alpha must be a number in [1e-07, 1 - 1e-07] or a non-empty increasing list")
+    if len(alphas) == 1:
+        return alphas[0], np.asarray(alphas), False
     if any(b <= a for a, b in zip(alphas, alphas[1:])):
         raise ValueError(f"alpha must be strictly increasing, got {list(alpha)!r}")
     return tuple(alphas), np.asarray(alphas), True
@@ -479,7 +536,7 @@ class LogCosh(Loss):
     float64_margin = "residual"
 
     def __init__(self, eps: float = 0.5):
-        self.eps = _check_real("eps", eps, 0.0, math.inf)
+        self.eps = _check_real("eps", eps, GUARD_MIN, LOG_COSH_EPS_MAX, low_open=False, high_open=False)
 
     def _params(self):
         return {"eps": self.eps}
@@ -545,7 +602,7 @@ class Huber(Loss):
     float64_margin = "residual"
 
     def __init__(self, delta: float = 1.0):
-        self.delta = _check_real("delta", delta, 0.0, math.inf)
+        self.delta = _check_real("delta", delta, DELTA_MIN, DELTA_MAX, low_open=False, high_open=False)
 
     def _params(self):
         return {"delta": self.delta}
@@ -637,10 +694,12 @@ class Quantile(Loss):
         self.alpha, self._alphas, self.multi = _check_levels(alpha)
         if self.multi:
             self.link = SortedIdentityLink()
-        self._eps_given = None if eps is None else _check_real("eps", eps, 0.0, math.inf)
+        self._eps_given = None if eps is None else _check_real("eps", eps, QUANTILE_EPS_MIN, GUARD_MAX,
+                                                                 low_open=False, high_open=False)
         self.eps = self.DEFAULT_EPS if eps is None else self._eps_given
         self._guards = self.eps * 2.0 * np.minimum(self._alphas, 1.0 - self._alphas)
-        self.refit_prior = _check_real("refit_prior", refit_prior, 0.0, math.inf, low_open=False)
+        self.refit_prior = _check_real("refit_prior", refit_prior, 0.0, REFIT_PRIOR_MAX, low_open=False,
+                                       high_open=False)
 
     @property
     def guard(self) -> float | np.ndarray:
@@ -685,6 +744,9 @@ class Quantile(Loss):
         small = w < need
         q[small] *= w[small] / (w[small] + self.refit_prior * need)
         return q
+
+    def stall_reason(self, y, w):
+        return _level_stall_reason(self._alphas, y, w, "quantile")
 
     def for_leaf_refit(self):
         """``QuantileRefitGrowth`` at the same levels, unless ``eps`` was given (then this loss)."""
@@ -746,8 +808,11 @@ class Quantile(Loss):
         # starting from that label's float32 value puts its row at a residual
         # of exactly 0 in the framework at any label scale, instead of a
         # rounding error whose sign (hence gradient) depends on the scale.
-        f32 = np.abs(q) <= np.finfo(np.float32).max
-        return np.where(f32, q.astype(np.float32, copy=False).astype(np.float64), q)
+        with np.errstate(over="ignore"):
+            q32 = q.astype(np.float32).astype(np.float64)
+        # only where float32 holds it: a label it rounds to 0 (or inf) keeps its float64 value
+        held = np.isfinite(q32) & ((q32 != 0) | (q == 0))
+        return np.where(held, q32, q)
 
 
 class QuantileRefitGrowth(Quantile):
@@ -872,6 +937,9 @@ class Expectile(Loss):
     def n_outputs(self, y=None):
         return len(self._alphas) if self.multi else 1
 
+    def stall_reason(self, y, w):
+        return _level_stall_reason(self._alphas, y, w, "expectile")
+
     def _weight(self, xp, r):
         a = xp.asarray(self._alphas if self.multi else self.alpha, dtype=r.dtype)
         # alpha at r >= 0, 1 - alpha below, without a where
@@ -915,6 +983,14 @@ class _BinaryLoss(Loss):
             raise ValueError(
                 f"{self.name} is a binary loss: labels must be 0 or 1, "
                 f"got {np.unique(y[bad])[:5].tolist()}"
+            )
+
+    def check_n_outputs(self, k):
+        if k != 1:
+            raise ValueError(
+                f"{self.name} is a binary loss (one margin column, labels 0 and 1), but the model has "
+                f"{k} output columns ({k} classes): use boostobj.focal() for {k} classes (softmax), "
+                "or train one binary model per class"
             )
 
     def encode_labels(self, xp, y, n_outputs):
@@ -1034,13 +1110,14 @@ class Focal(_BinaryLoss):
     compiled_row_blocks = True  # exp, log1p and a division per row
 
     def __init__(self, gamma: float = 2.0, alpha: float | Sequence[float] | None = None):
-        self.gamma = _check_real("gamma", gamma, 0.0, math.inf, low_open=False)
+        self.gamma = _check_real("gamma", gamma, 0.0, GAMMA_MAX, low_open=False, high_open=False)
         if alpha is None:
             self.alpha = None
         elif np.ndim(alpha) == 0:
-            self.alpha = _check_real("alpha", alpha, 0.0, 1.0)
+            self.alpha = _check_level("alpha", alpha)
         else:
-            weights = [_check_real(f"alpha[{i}]", a, 0.0, math.inf) for i, a in enumerate(alpha)]
+            weights = [_check_real(f"alpha[{i}]", a, CLASS_WEIGHT_MIN, CLASS_WEIGHT_MAX, low_open=False,
+                                   high_open=False) for i, a in enumerate(alpha)]
             if len(weights) < 2:
                 raise ValueError("alpha as a sequence needs one positive weight per class (K >= 2)")
             self.alpha = tuple(weights)
@@ -1236,7 +1313,8 @@ class Focal(_BinaryLoss):
 
     def _true_class(self, xp, onehot, m):
         logp = _math.log_softmax(xp, m)
-        log_u = xp.sum(logp * onehot, axis=1)
+        # picked by where, not by a product: logp is -inf 1e308 below the largest margin
+        log_u = xp.sum(xp.where(onehot > 0, logp, 0.0), axis=1)
         return logp, log_u
 
     def _multi_loss(self, xp, onehot, m):
@@ -1252,8 +1330,10 @@ class Focal(_BinaryLoss):
         u = xp.exp(log_u)
         one_minus_u = -xp.expm1(log_u)
         safe = xp.where(one_minus_u > 0, one_minus_u, 1.0)
-        # (-log u)/(1-u) -> 1 as u -> 1
-        ratio = xp.where(one_minus_u > 0, -log_u / safe, 1.0)
+        # (-log u)/(1-u) -> 1 as u -> 1; -log u capped at the dtype's largest, so u = 0
+        # (a margin 1e308 below another) gives u * ratio = 0, not 0 * inf
+        neg_log_u = xp.minimum(-log_u, float(xp.finfo(m.dtype).max))
+        ratio = xp.where(one_minus_u > 0, neg_log_u / safe, 1.0)
         d = self._class_alpha(xp, onehot, m) * one_minus_u**gam * (1.0 + gam * u * ratio)
         d = d[:, None]
         g = d * (p - onehot)
@@ -1270,6 +1350,9 @@ class Focal(_BinaryLoss):
         from scipy.optimize import minimize
 
         ww = np.bincount(y.astype(np.int64), weights=w, minlength=k).astype(np.float64)
+        # class shares, not totals: the solver's tolerances are absolute, and weights of one
+        # common scale (1e-10 or 1e10) must give the same start
+        ww = ww / ww.sum()
         onehot = np.eye(k)
         prior = np.log(np.clip(ww / ww.sum(), 1e-12, None))
         prior -= prior.mean()
@@ -1362,7 +1445,7 @@ class Hinge(_BinaryLoss):
     link = SignLink()
 
     def __init__(self, eps: float = 0.5):
-        self.eps = _check_real("eps", eps, 0.0, math.inf)
+        self.eps = _check_guard("eps", eps)
 
     def _params(self):
         return {"eps": self.eps}

@@ -132,6 +132,10 @@ class StartValueWarning(UserWarning):
     """Training started from a constant margin far from the loss-optimal one."""
 
 
+class StalledFitWarning(UserWarning):
+    """A valid setting that cannot move the model from its start on this data (the message says why)."""
+
+
 def _as_float_1d(name: str, a: Any) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -164,7 +168,42 @@ def _check_weights(w: Any, n: int) -> np.ndarray | None:
         raise ValueError("sample_weight must be >= 0, got negative weights")
     if not w.sum() > 0:
         raise ValueError("sample_weight must have a positive sum")
+    if w.max() > _F32_MAX:
+        raise ValueError(f"sample_weight has values up to {w.max():.3g}, above float32's largest "
+                         f"({float(_F32_MAX):.3g}), the frameworks' gradient type: divide the weights "
+                         "by a common factor")
     return w
+
+
+def check_float32_labels(y: Any, name: str = "y") -> None:
+    """Labels the frameworks can store: XGBoost and LightGBM keep labels as float32.
+
+    A non-zero label that float32 rounds to 0, or one beyond its largest
+    value (3.4e38), would be trained on as 0 or inf: a ValueError that
+    names a rescaling instead.
+    """
+    y64 = np.asarray(y, dtype=np.float64).ravel()
+    with np.errstate(over="ignore"):
+        y32 = y64.astype(np.float32)
+    bad = np.isfinite(y64) & (~np.isfinite(y32) | ((y32 == 0) & (y64 != 0)))
+    if bad.any():
+        raise ValueError(
+            f"{name} has {int(bad.sum())} label(s) that float32, the type XGBoost and LightGBM store "
+            f"labels in, cannot hold (e.g. {y64[bad][0]:.3g}; it holds 0 and magnitudes in "
+            f"[{np.finfo(np.float32).smallest_subnormal:.3g}, {float(_F32_MAX):.3g}]): rescale the labels, "
+            "e.g. y / s with s their typical size, and multiply the predictions by s"
+        )
+
+
+def _check_user_weights(sample_weight: Any) -> None:
+    """A weight array a user passed: empty is an error here, never "no weights".
+
+    (XGBoost hands its own calls an empty array for "no weights": only the
+    framework entry points accept that.)
+    """
+    if sample_weight is not None and np.asarray(sample_weight).size == 0:
+        raise ValueError("sample_weight is empty: pass one weight per row of y, or None for no weights "
+                         "(an unweighted DMatrix's get_weight() is empty: pass None there)")
 
 
 # Rows per block in the NumPy hot path. With the in-place kernels the size
@@ -227,6 +266,9 @@ def _pool() -> ThreadPoolExecutor:
             _POOL = ThreadPoolExecutor(_POOL_THREADS, thread_name_prefix="boostobj")
     return _POOL
 
+
+# Rows the stall check reads at the start (every k-th row of larger data sets).
+_STALL_ROWS = 20000
 
 # Array states kept per objective: a training set, a few eval sets, init_score calls.
 _ARRAY_STATES = 8
@@ -439,31 +481,60 @@ class Metric:
     - LightGBM sklearn: ``eval_metric=obj.metric`` -> ``(name, value, False)``.
 
     Lower is better. ``boostobj.sklearn`` estimators set it for you.
+
+    XGBoost prints a custom metric with six decimals and its early stopping
+    reads that print, so a loss below 0.01 would lose its digits (all of
+    them at labels x1e-5). There the value is reported in units of
+    10^-e, named in the metric: ``huber[x1e10]`` is the loss times 1e10.
+    ``unit`` fixes e for every dataset (the XGBoost drop-ins set it from
+    their training labels, ``for_labels``); by default ``xgb.train`` takes
+    it from each dataset's loss at its start, so it stays the same in
+    every round. LightGBM keeps the value as it is.
+
+    Example
+    -------
+    >>> import numpy as np, boostobj
+    >>> y = 1e-5 * np.arange(10.0)
+    >>> m = boostobj.huber(1e-5).metric.for_labels(y)
+    >>> m.__name__, round(float(m(y, np.zeros(10))), 4)   # the loss times 1e10
+    ('huber[x1e10]', 4.05)
     """
 
-    def __init__(self, objective: "Objective"):
+    def __init__(self, objective: "Objective", unit: int | None = None):
         self.objective = objective
-        self.__name__ = objective.metric_name
+        self.unit = unit
+        self.__name__ = objective.metric_name + _unit_suffix(unit or 0)
         self._start_checked: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+    def for_labels(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> "Metric":
+        """This metric with its XGBoost unit fixed from these (training) labels' loss at the start."""
+        state = self.objective._state_for_arrays(y, sample_weight, n_outputs=n_outputs)
+        return Metric(self.objective, self.objective._metric_unit(state))
 
     def __call__(self, a: Any, b: Any, sample_weight: Any = None, group: Any = _UNSET) -> Any:
         obj = self.objective
         name = self.__name__
         if hasattr(b, "get_label"):  # native: (margin, dataset)
-            value = obj._loss_value(obj._state_for_dataset(b, a), a)
+            state = obj._state_for_dataset(b, a)
+            value = obj._loss_value(state, a)
             if type(b).__module__.startswith("lightgbm"):
                 from boostobj.model_io import warn_if_valid_set_lacks_start
 
                 warn_if_valid_set_lacks_start(b, self._start_checked)
                 return name, value, False
-            return name, value
+            unit = self.unit if self.unit is not None else obj._metric_unit(state)
+            return obj.metric_name + _unit_suffix(unit), value * 10.0**unit
         value = obj._loss_value(obj._state_for_arrays(a, sample_weight, b), b)
         if group is not _UNSET:  # LightGBM's sklearn wrapper passes 4 arguments
             return name, value, False
-        return value
+        return value * 10.0 ** (self.unit or 0)  # XGBoost's sklearn wrapper: named by __name__
 
     def __reduce__(self):
-        return (Metric, (self.objective,))
+        return (Metric, (self.objective, self.unit))
+
+
+def _unit_suffix(unit: int) -> str:
+    return f"[x1e{unit}]" if unit else ""
 
 
 class Objective:
@@ -643,6 +714,7 @@ class Objective:
 
         It sets the curvature normalisation and the quantile curvature guard.
         """
+        _check_user_weights(sample_weight)
         scale = self._state_for_arrays(y, sample_weight).scale
         return float(scale) if np.ndim(scale) == 0 else np.array(scale)
 
@@ -756,12 +828,14 @@ class Objective:
         ``grad_hess``.
         """
         if hasattr(b, "get_label"):
+            a = _as_margin(a)
             margin, (state, y_now) = a, self._state_for_call(b, a)
             host_only = type(b).__module__.startswith("lightgbm")
             try:
                 return self._framework_call(state, margin, host_only, y_now)
             except _StaleLabels:  # set_label since the last call: a new state
                 return self._framework_call(self._state_for_dataset(b, a), margin, host_only, None)
+        b = _as_margin(b)
         margin, state = b, self._state_for_arrays(a, sample_weight, b)
         host_only = group is not _UNSET  # LightGBM's sklearn wrapper passes 4 arguments
         return self._framework_call(state, margin, host_only, None)
@@ -771,6 +845,7 @@ class Objective:
         if not state.warned and y_now is None:
             state.warned = True
             self._warn_if_bad_start(state, margin)
+            self._warn_if_stalled(state, host_only)
         plan = state.plan()
         if plan is not None and plan.fits(margin, y_now) and (self.device == "cpu" or host_only
                                                             or self._gpu is None):
@@ -796,6 +871,7 @@ class Objective:
         if not state.warned:  # the labels are checked now: the state is this dataset's
             state.warned = True
             self._warn_if_bad_start(state, margin)
+            self._warn_if_stalled(state, host_only)
         return self._per_round(state, g, h, host_only, sums)
 
     def _per_round(self, state: _DataState, g: Array, h: Array, lightgbm: bool,
@@ -816,8 +892,11 @@ class Objective:
             # the common case in Python floats: ~15 us less per call than the general path
             k = _round_factor(state.weight_total(), math.fsum(float(b) for b in block_sums))
             if k is not None:
-                g *= k
-                h *= k
+                with np.errstate(over="ignore"):
+                    g *= k
+                    h *= k
+                if k > 1:  # saturate, not overflow (see _numpy_grad_hess)
+                    _clip_finite(g, h)
             return g, h
         xp = namespace(h)
         if block_sums:
@@ -834,8 +913,10 @@ class Objective:
             return g, h  # degenerate margins or weights: keep the fixed normalisation (no overflow)
         # a Python float keeps h's dtype (NumPy and the Array API treat it as weak)
         k = float(k[0]) if h.ndim == 1 else xp.asarray(k, dtype=h.dtype)
-        g *= k
-        h *= k
+        with np.errstate(over="ignore"):  # saturated by the clip
+            g *= k
+            h *= k
+        _clip_finite(g, h)
         return g, h
 
     def _boosting_grad_hess(self, state: _DataState, margin: Any, normalized: bool,
@@ -852,9 +933,11 @@ class Objective:
             raise _StaleLabels
         t, w = state.encoded(xp, m.dtype, normalized)
         g, h = self.base_loss.grad_curvature(xp, t, m, state.scale)
+        g = xp.clip(g, -float(xp.finfo(g.dtype).max), float(xp.finfo(g.dtype).max))
         if w is not None:
             g = g * w
             h = h * w
+        _clip_finite(g, h)
         return xp.reshape(g, shape), xp.reshape(h, shape)
 
     def _numpy_grad_hess(self, state: _DataState, m: np.ndarray, shape: tuple,
@@ -904,35 +987,47 @@ class Objective:
             return g_out.reshape(shape), h_out.reshape(shape)
         if y_now is not None and not state.matches_labels(y_now):
             raise _StaleLabels
-        floor = np.float32(np.finfo(np.float32).smallest_normal) if dtype != m.dtype else None
+        floor, top = np.finfo(dtype).smallest_normal, np.finfo(dtype).max
         step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
         want_sums = sums is not None and loss.normalize_per_round
 
         def block(index: int, rows: slice) -> None:
+            # margins and weights near the dtype's largest overflow: the clips below saturate
+            with np.errstate(over="ignore"):
+                _block(index, rows)
+
+        def _block(index: int, rows: slice) -> None:
             g, h = g_out[rows], h_out[rows]
             if fast:
                 work = _scratch(step, g.shape[0])
                 mr = m[rows]
                 if mode == "float32" and m.ndim == 1:  # cast once: mixed-dtype loops are 2x slower
                     mr = work.pop()
-                    np.copyto(mr, m[rows], casting="same_kind")
+                    # clipped: a float64 margin beyond float32's range is its largest, not inf
+                    np.clip(m[rows], -_F32_MAX, _F32_MAX, out=mr, casting="same_kind")
                 loss.numpy_kernel(t[rows], mr, scale, g, h, work)
+                # a residual or margin beyond float32's range overflows a gradient: its largest
+                # value instead, before a weight of 0 could make inf a NaN
+                np.clip(g, -top, top, out=g)
                 if w is not None:
                     wr = w[rows] if per_row else w
                     np.multiply(g, wr, out=g)
                     np.multiply(h, wr, out=h)
             else:
                 gg, hh = kernel(np, t[rows], m[rows], scale)
+                gg = np.clip(gg, -top, top)
                 if w is None:
                     g[...], h[...] = gg, hh
                 else:
                     wr = w[rows] if per_row else w
                     np.multiply(gg, wr, out=g, casting="same_kind")
                     np.multiply(hh, wr, out=h, casting="same_kind")
-            if floor is not None and (w is not None or not fast):
-                # a curvature can underflow in the float32 output (the kernels'
-                # own are >= CURVATURE_FLOOR); clip is vectorised, maximum with a scalar is not
-                np.clip(h, floor, _F32_MAX, out=h)
+            if w is not None or not fast:
+                # weights can overflow either output, and a curvature can underflow in a
+                # narrower output (the kernels' own are >= CURVATURE_FLOOR); clip is
+                # vectorised, maximum with a scalar is not
+                np.clip(g, -top, top, out=g)
+                np.clip(h, floor, top, out=h)
             if want_sums:
                 sums[index] = np.sum(h, axis=0)  # float32 pairwise: half the time of a float64 sum
 
@@ -986,6 +1081,67 @@ class Objective:
             sums[:] = [_SCALED]
         state.set_plan(plan)
 
+    def _metric_unit(self, state: _DataState) -> int:
+        """e with the loss at the start times 10^e in [1, 10) where that loss is below 0.01, else 0."""
+        unit = getattr(state, "metric_unit", None)
+        if unit is None:
+            init = state.init
+            start = np.broadcast_to(init, (state.y.shape[0],) + np.shape(init))
+            at_start = self._loss_value(state, np.ascontiguousarray(start))
+            unit = int(-math.floor(math.log10(at_start))) if 0 < at_start < 1e-2 else 0
+            state.metric_unit = unit
+        return unit
+
+    def _warn_if_stalled(self, state: _DataState, lightgbm: bool) -> None:
+        """Warn once per dataset where a valid setting cannot move the model from its start.
+
+        The loss's own reason first (a level beyond the sample's resolution),
+        then two read off the (gradient, curvature) the framework gets at the
+        start, on up to ``_STALL_ROWS`` rows: Newton steps below 1e-6 of the
+        typical residual (curvature at its floor), or a total curvature below
+        what the framework's default leaf-size control needs for a split.
+        """
+        loss = self.base_loss
+        reason = loss.stall_reason(state.y, state.w)
+        if reason is None and loss.task != "regression" and len(np.unique(state.y)) < 2:
+            return  # one class: the start is the whole answer, nothing to move towards
+        if reason is None:
+            n = state.y.shape[0]
+            rows = slice(None, None, max(1, n // _STALL_ROWS))
+            init = np.broadcast_to(state.init, (len(state.y[rows]),) + np.shape(state.init))
+            t, w = state.encoded(np, np.float64, normalized=True)
+            with np.errstate(over="ignore", under="ignore"):
+                g, h = loss.grad_curvature(np, t[rows], _flat(np.ascontiguousarray(init)), state.scale)
+                if w is not None:
+                    wr = w[rows] if np.ndim(w) and np.shape(w)[0] == n else w
+                    g, h = g * wr, h * wr
+            h = np.maximum(h, 1e-300)
+            # rows with a gradient: a row sitting at a kink (the hinge's) has none and its own curvature
+            steps = np.where(g != 0, np.abs(g) / h, np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an output without any gradient
+                typical = np.nan_to_num(np.nanmedian(steps, axis=0), nan=np.inf)
+            reference = state.scale if loss.task == "regression" else 1.0
+            total = np.sum(h, axis=0) * (n / len(state.y[rows]))
+            if loss.normalize_per_round:  # the framework paths rescale it to one per unit of weight
+                total = np.full(np.shape(total), state.weight_total())
+            need, setting = (2e-3, "min_sum_hessian_in_leaf=1e-3 (LightGBM's default)") if lightgbm else \
+                (2.0, "min_child_weight=1 (XGBoost's default)")
+            # only where the curvature depends on the label scale, which a parameter can push to
+            # the floor (a classification loss's tiny steps far from the fit are its saturation,
+            # which the curvature total below judges; a refit growth's steps are not the leaves)
+            if loss.normalize_curvature and np.any(typical < 1e-6 * np.asarray(reference)):
+                reason = (f"its Newton steps at the start are {float(np.min(typical)):.3g}, below 1e-6 of the "
+                          f"labels' typical residual ({float(np.min(reference)):.3g}): the curvature is at its "
+                          f"floor ({loss!r} is far outside its useful range for these labels)")
+            elif np.any(total < need):
+                reason = (f"its curvature at the start sums to {float(np.min(total)):.3g} over all {n} rows, "
+                          f"too little for any split under {setting}: lower that setting "
+                          "(min_child_weight / min_sum_hessian_in_leaf), or use more data")
+        if reason is not None:
+            warnings.warn(f"{self!r} cannot move the model from its start on this data: {reason}",
+                          StalledFitWarning, stacklevel=4)
+
     def _warn_if_bad_start(self, state: _DataState, margin: Any) -> None:
         m = np.asarray(margin)
         first = m[0]
@@ -995,10 +1151,11 @@ class Objective:
         tol = 1e-3 * np.maximum(np.broadcast_to(state.scale, np.shape(first)), 1e-12)
         if self.base_loss.task != "regression":
             tol = 1e-3 + 1e-4 * np.abs(init)
+        first = np.asarray(first, dtype=np.float64)  # rounding float32's largest overflows
         if np.any(np.abs(first - init) > tol):
             warnings.warn(
-                f"{self!r}: training starts from the constant margin {np.round(first, 4).tolist()}, "
-                f"not the loss-optimal {np.round(init, 4).tolist()}. Pass "
+                f"{self!r}: training starts from the constant margin {_rounded(first)}, "
+                f"not the loss-optimal {_rounded(init)}. Pass "
                 "base_score=obj.init_score(y) (XGBoost) or Dataset(init_score=obj.init_score_array(y)) "
                 "(LightGBM), or use the boostobj.sklearn estimators, which do it for you.",
                 StartValueWarning,
@@ -1016,6 +1173,7 @@ class Objective:
         >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()  # h: tanh(a)/a, a = max(|r|, guard)
         ([-0.0, -0.9999], [0.6786, 0.2])
         """
+        _check_user_weights(sample_weight)
         margin = _as_margin(margin)
         state = self._state_for_arrays(y, sample_weight, margin)
         return self._boosting_grad_hess(state, margin, normalized=False)
@@ -1029,6 +1187,7 @@ class Objective:
         >>> boostobj.quantile(0.5).loss(np.array([1.0, -1.0]), np.zeros(2))
         0.5
         """
+        _check_user_weights(sample_weight)
         margin = _as_margin(margin)
         state = self._state_for_arrays(y, sample_weight, margin)
         return self._loss_value(state, margin)
@@ -1056,11 +1215,13 @@ class Objective:
         >>> round(boostobj.exponential().init_score(np.array([1, 1, 1, 0])), 6)  # log-odds
         1.098612
         """
+        _check_user_weights(sample_weight)
         init = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs).init
         return float(init) if init.ndim == 0 else init.copy()
 
     def init_score_array(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> np.ndarray:
         """Per-row start margins for ``lgb.Dataset(init_score=...)``: (n,) or (n, K)."""
+        _check_user_weights(sample_weight)
         state = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs)
         init = state.init
         shape = (len(state.y),) + np.shape(init)
@@ -1225,6 +1386,28 @@ def _truthy(v: Any) -> bool:
 _ROUND_FACTOR_RANGE = (1e-6, 1e6)
 
 
+def _rounded(a: Any) -> Any:
+    """Values for a message: 4 decimals, or 5 significant digits where that would overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = np.round(np.asarray(a, dtype=np.float64), 4)
+    out = np.where(np.isfinite(r), r, np.asarray(a, dtype=np.float64))
+    return [float(f"{v:.5g}") if abs(v) >= 1e12 else float(v) for v in np.ravel(out)] \
+        if out.ndim else (float(f"{out:.5g}") if abs(out) >= 1e12 else float(out))
+
+
+def _clip_finite(g: Array, h: Array) -> None:
+    """Clip gradient and curvature in place to their dtype's finite range (curvature > 0)."""
+    xp = namespace(g)
+    info = xp.finfo(g.dtype)
+    top = float(info.max)
+    if is_numpy(xp):
+        np.clip(g, -top, top, out=g)
+        np.clip(h, float(info.smallest_normal), top, out=h)
+    else:
+        g[...] = xp.clip(g, -top, top)
+        h[...] = xp.clip(h, float(info.smallest_normal), top)
+
+
 def _round_factor(weight_total: float, curvature_total: float) -> float | None:
     """The per-round factor that makes the mean curvature per unit weight 1; None: keep the fixed one."""
     k = weight_total / curvature_total if curvature_total > 0 else math.inf
@@ -1250,17 +1433,22 @@ def _n_outputs(margin: Any) -> int:
     kind = getattr(margin.dtype, "kind", None)  # NumPy / CuPy dtypes; Array API ones lack it
     if kind is None:
         xp = namespace(margin)
-        real = xp.isdtype(margin.dtype, ("real floating", "integral", "bool"))
+        real = xp.isdtype(margin.dtype, ("real floating", "integral"))
     else:
-        real = kind in "biuf"
-    if not real:  # complex would silently lose its imaginary part
+        real = kind in "iuf"
+    if not real:  # complex would silently lose its imaginary part; bool has no arithmetic
         raise ValueError(f"margin must be real numbers, got dtype {margin.dtype}")
     return shape[1] if len(shape) == 2 else 1
 
 
 def _as_margin(margin: Any) -> Any:
     """Arrays of any namespace pass; lists, tuples and scalars become NumPy arrays."""
-    return margin if hasattr(margin, "shape") and hasattr(margin, "dtype") else np.asarray(margin)
+    if hasattr(margin, "shape") and hasattr(margin, "dtype"):
+        return margin
+    try:
+        return np.asarray(margin)
+    except (TypeError, ValueError) as e:  # ragged lists and the like
+        raise ValueError(f"margin must be an array of real numbers (n,) or (n, K): {e}") from None
 
 
 def _flat(m: Any) -> Any:

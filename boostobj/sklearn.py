@@ -49,8 +49,8 @@ import warnings
 from boostobj.device import normalize_device, resolve_device
 from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
-from boostobj.model_io import objective_from_record, record_of
-from boostobj.objective import UNBALANCE_KEYS, Objective, _check_weights, _truthy
+from boostobj.model_io import model_outputs, objective_from_record, record_of
+from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy, check_float32_labels
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
 
@@ -101,12 +101,47 @@ def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | 
             # LightGBM would score its Dataset's silent 0, XGBoost fail in its C++ data layer
             _check_finite_labels(ye, f"eval_set[{i}] y",
                                  "eval labels must be finite (drop those rows from the eval set)")
+    if isinstance(y, (int, float, np.generic)) or (isinstance(y, np.ndarray) and y.ndim == 0):
+        raise ValueError(f"y must be an array with one label per row, got the scalar {y!r}")
     if np.iscomplexobj(np.asarray(y)):  # the objective would drop the imaginary part
         raise ValueError("Complex data not supported: y is complex")
     if sample_weight is not None:
         w = np.asarray(sample_weight)
+        n = _n_rows(y)
+        if w.ndim == 0 or (n is not None and w.size != n):
+            got = "a scalar" if w.ndim == 0 else f"{w.size} values"
+            raise ValueError(f"sample_weight has {got} but y has {n} rows: pass one weight per row, "
+                             "or sample_weight=None for no weights")
         if w.size and w.dtype.kind in "biuf" and np.all(w == 0):
             raise ValueError("sample_weight is all zero: at least one weight must be positive")
+
+
+def _check_task(estimator: Any, obj: Objective) -> None:
+    """A regression loss in a regressor, a classification loss in a classifier; else name the fix."""
+    classifier = isinstance(estimator, (xgb.XGBClassifier, lgb.LGBMClassifier))
+    framework = "XGB" if isinstance(estimator, xgb.XGBModel) else "LGBM"
+    if classifier and obj.task == "regression":
+        raise ValueError(f"{obj!r} is a regression loss: use boostobj.sklearn.{framework}Regressor, "
+                         f"not {type(estimator).__name__}")
+    if not classifier and obj.task != "regression":
+        raise ValueError(f"{obj!r} is a classification loss: use boostobj.sklearn.{framework}Classifier, "
+                         f"not {type(estimator).__name__}")
+
+
+def _check_class_labels(y: Any) -> None:
+    """Class labels: none missing (NaN, inf, None, pandas.NA), which an encoder would make a class of."""
+    _check_finite_labels(y)
+    arr = np.asarray(y)
+    if arr.dtype.kind != "O":
+        return
+    for v in arr.ravel():
+        try:
+            missing = v is None or bool(v != v)  # NaN is the one value unequal to itself
+        except TypeError:  # pandas.NA: its comparisons are NA, whose truth value raises
+            missing = True
+        if missing:
+            raise ValueError(f"y contains a missing label ({v!r}); class labels must all be present "
+                             "(drop those rows, or give the missing ones a class of their own)")
 
 
 def _single_output_tags(tags: Any) -> Any:
@@ -264,7 +299,9 @@ class _XGBMixin:
             extra["num_target"] = obj.n_outputs()
         metric_was = self.eval_metric  # type: ignore[attr-defined]
         if metric_was is None:
-            self.eval_metric = obj.metric  # type: ignore[attr-defined]
+            # in units that keep XGBoost's six printed decimals meaningful at any label scale
+            self.eval_metric = obj.metric.for_labels(  # type: ignore[attr-defined]
+                y, sample_weight, n_outputs=int(np.size(base_score)) if np.ndim(base_score) else None)
             extra["disable_default_eval_metric"] = 1
         objective_was, callbacks_was = self.objective, self.callbacks  # type: ignore[attr-defined]
         device = getattr(self, "device", None)
@@ -297,7 +334,7 @@ class _XGBMixin:
         rec = record_of(self.get_booster())  # type: ignore[attr-defined]
         if rec is None:
             return
-        self.objective = objective_from_record(rec)
+        self.objective = objective_from_record(rec, model_outputs(self.get_booster()))  # type: ignore[attr-defined]
         if rec.get("start") is not None:
             self.base_score = None  # it was ours, not the user's: a refit computes its own
         if isinstance(self, xgb.XGBClassifier):
@@ -340,9 +377,10 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight, X, kwargs)
+        _check_task(self, obj)
+        check_float32_labels(y)
         sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
-        # weights as given (XGBoost's lambda and min_child_weight count weight, so a weight
-        # of 2 stays two rows), unlike LGBMRegressor's refit, which scales them to mean 1
+        # weights as given: lambda and min_child_weight count weight, so a weight of 2 is two rows
         refit = self._boostobj_leaf_refit(obj)
         init = obj.init_score(y, sample_weight, n_outputs=obj.n_outputs())
         self._boostobj_fit(super().fit, X, y, sample_weight, _as_base_score(init), kwargs, refit)
@@ -401,7 +439,8 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
         _check_fit_inputs(y, sample_weight, X, kwargs)
-        _check_finite_labels(y)
+        _check_task(self, obj)
+        _check_class_labels(y)
         # like LightGBM and scikit-learn, take any labels and train on 0..K-1
         encoder = _label_encoder(y)
         y_raw, y = y, encoder.transform(_labels_1d(y))
@@ -524,6 +563,7 @@ class _LGBMMixin:
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
         _check_fit_inputs(y, sample_weight, X, kwargs)
+        _check_task(self, obj)
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)
         params = self.get_params()  # type: ignore[attr-defined]
@@ -544,13 +584,7 @@ class _LGBMMixin:
             # grow the trees with the loss made for a refit; the record keeps the user's objective
             kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [refit]
             fit = self._growing_with(obj.with_loss(obj.base_loss.for_leaf_refit()), fit)
-            # weights of mean 1, so equal weights are exactly 1.0: the refit growth's gradients
-            # are discrete, and other floats would break its tied splits otherwise (checked
-            # first, so invalid weights get the objective's own message, not a NaN from the mean)
-            w = _check_weights(sample_weight, len(y_enc))
-            if w is not None:
-                refit.weight_scale = float(np.mean(w))  # the refit's small-leaf prior counts the user's weights
-                sample_weight = w / refit.weight_scale
+            # weights as given, as XGBRegressor's: a row of weight w grows and refits as w rows
         if kwargs.get("init_score") is not None:  # the user's own offset: leave it alone
             self._boostobj_extra = {}
             try:
@@ -613,6 +647,7 @@ class _LGBMMixin:
     task_ = "regression"
 
     def _encode_labels(self, y: Any) -> Any:
+        check_float32_labels(y)
         return y
 
     def _n_outputs(self, obj: Objective, y_enc: Any) -> int:
@@ -671,7 +706,7 @@ class LGBMClassifier(_LGBMMixin, lgb.LGBMClassifier):
 
     def _encode_labels(self, y: Any) -> Any:
         # the objective sees LightGBM's encoding 0..K-1 of the classes
-        _check_finite_labels(y)  # before scikit-learn's "Input contains NaN", which names no y
+        _check_class_labels(y)  # before scikit-learn's "Input contains NaN", which names no y
         return _label_encoder(y).transform(_labels_1d(y))
 
     def _n_outputs(self, obj: Objective, y_enc: Any) -> int:

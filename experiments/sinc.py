@@ -52,7 +52,7 @@ from boostobj.sklearn import LGBMRegressor, XGBRegressor  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers shared with the other experiments
 from _shared import device_params, device_used, save_figure as _save, versions as _versions  # noqa: E402
-from _shared import add_run_arguments, print_checks, float_in as _float_in  # noqa: E402
+from _shared import add_run_arguments, exit_status, print_checks, float_in as _float_in  # noqa: E402
 
 BACKENDS = ("xgboost", "lightgbm")
 HUBER_DELTAS = (4.0, 2.0, 1.0)       # the paper's panel G
@@ -923,9 +923,10 @@ def run(cfg: Config, out: Path, quiet: bool = False,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiment; the exit status is 1 when a check fails (unless --allow-failures)."""
     cfg, out, quiet = parse_config(argv)
-    run(cfg, out, quiet, t_start=_T_START)
-    return 0
+    _, _, checks = run(cfg, out, quiet, t_start=_T_START)
+    return exit_status(checks, build_parser().parse_args(argv).allow_failures)
 
 
 if __name__ == "__main__":

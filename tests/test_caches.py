@@ -135,7 +135,8 @@ def test_two_threads_drop_ins_sharing_one_objective(cls):
 
 
 def _xgb_model(obj, dtrain, rounds=ROUNDS):
-    params = dict(XGB, eta=0.3, base_score=obj.init_score(dtrain.get_label(), dtrain.get_weight()))
+    w = dtrain.get_weight()  # empty for an unweighted DMatrix, which init_score refuses: None then
+    params = dict(XGB, eta=0.3, base_score=obj.init_score(dtrain.get_label(), w if w.size else None))
     return xgb.train(params, dtrain, rounds, obj=obj).predict(dtrain, output_margin=True)
 
 

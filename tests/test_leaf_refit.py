@@ -44,11 +44,9 @@ def assert_leaves_are_quantiles(model, X, y, alphas, iterations, weight=None, la
                 rows = leaf[:, j] == i
                 w = None if weight is None else weight[rows]
                 q = np.quantile(r[rows], a, weights=w, method="inverted_cdf")
-                # under the refit the drop-ins train on weights of mean 1: lambda counts rows
-                total = rows.sum() if weight is None else (weight / weight.mean())[rows].sum()
-                # the small-leaf prior counts the user's weights: a weight of 2 is two rows
-                user_total = rows.sum() if weight is None else weight[rows].sum()
-                expected = lr * q * small_leaf_factor(user_total, a, prior) * total / (total + lam)
+                # lambda and the small-leaf prior count the user's weights: a weight of 2 is two rows
+                total = rows.sum() if weight is None else weight[rows].sum()
+                expected = lr * q * small_leaf_factor(total, a, prior) * total / (total + lam)
                 got = booster.get_leaf_output(t * k + j, int(i))
                 assert got == pytest.approx(expected, rel=1e-6, abs=1e-9), (t, j, i)
                 checked += 1
@@ -276,7 +274,7 @@ def test_lgb_train_with_the_callback():
 @pytest.mark.parametrize("weights, message", [
     (np.where(np.arange(300) < 150, -1.0, 1.0), "must be >= 0"),
     (np.full(300, np.nan), "NaN or inf"),
-    (np.ones(5), "5 rows but y has 300"),
+    (np.ones(5), "sample_weight has 5 values but y has 300 rows"),
 ])
 def test_bad_weights_get_their_own_message_under_the_refit(weights, message):
     X, y = skewed(300, 23)

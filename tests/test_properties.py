@@ -15,8 +15,9 @@ import boostobj
 
 MAX_MARGIN = 1e6
 
-# The framework entry point is called here on arbitrary margins on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore::boostobj.StartValueWarning")
+# The framework entry point is called here on arbitrary margins and tiny data on purpose.
+pytestmark = [pytest.mark.filterwarnings("ignore::boostobj.StartValueWarning"),
+              pytest.mark.filterwarnings("ignore::boostobj.StalledFitWarning")]
 
 
 @st.composite
@@ -50,8 +51,10 @@ def test_finite_positive_and_warning_free_for_any_margin(make, kind, dtype, requ
         y, m, w = data
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # overflow / invalid-value warnings fail the test
-            # ...but not the deliberate notice that a constant start is not the optimum
+            # ...but not the deliberate notices that a constant start is not the optimum, or
+            # that a handful of rows cannot move it
             warnings.simplefilter("ignore", boostobj.StartValueWarning)
+            warnings.simplefilter("ignore", boostobj.StalledFitWarning)
             for weights in (None, w):
                 g, h = obj.grad_hess(y, m, weights)
                 assert g.shape == m.shape and h.shape == m.shape
@@ -193,3 +196,45 @@ def test_exponential_and_focal_gamma0_start_at_the_log_odds():
         assert obj.init_score(y) == pytest.approx(np.log(0.3 / 0.7), abs=1e-9)
     # alpha re-weights the classes: alpha*W1 vs (1-alpha)*W0
     assert boostobj.focal(0.0, 0.25).init_score(y) == pytest.approx(np.log(0.25 * 30 / (0.75 * 70)), abs=1e-9)
+
+
+@st.composite
+def extreme_problem(draw, kind: str, n_outputs: int, dtype):
+    """Labels as in ``problem``; margins anywhere in the dtype's finite range; weights with zeros."""
+    y, _, _ = draw(problem(kind, n_outputs, dtype))
+    n = len(y)
+    shape = (n, n_outputs) if n_outputs > 1 else (n,)
+    top = float(np.finfo(dtype).max)
+    width = 32 if dtype == np.float32 else 64
+    extremes = st.sampled_from([top, -top, top / 2, -top / 3, 1e30, -1e30, 3e38, -3e38])
+    m = draw(hnp.arrays(dtype, shape, elements=st.one_of(
+        extremes, st.floats(-top, top, width=width, allow_nan=False, allow_infinity=False))))
+    w = draw(hnp.arrays(np.float64, n, elements=st.one_of(
+        st.just(0.0), st.just(3e38), st.floats(1e-30, 1e30))))
+    if not w.sum() > 0:
+        w[0] = 1.0
+    return y, m, w
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make, kind", ALL_CASES)
+def test_finite_positive_for_every_finite_margin_up_to_the_dtype_max(make, kind, dtype):
+    """float64 margins of 1e308 (and float32's largest) give finite gradients and positive
+    finite curvature, on every path: the reference (grad_hess) and the framework call, with
+    weights of 0 and up to float32's largest."""
+    obj, k = _outputs(kind, make)
+
+    @given(extreme_problem(kind, k, dtype))
+    def check(data):
+        y, m, w = data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an overflow warning is a failure too
+            warnings.simplefilter("ignore", boostobj.StartValueWarning)
+            warnings.simplefilter("ignore", boostobj.StalledFitWarning)
+            for weights in (None, w):
+                g, h = obj.grad_hess(y, m, weights)
+                assert np.isfinite(g).all() and np.isfinite(h).all() and (h > 0).all()
+                bg, bh = obj(y, m, sample_weight=weights)  # float32 outputs, as the frameworks take
+                assert np.isfinite(bg).all() and np.isfinite(bh).all() and (bh > 0).all()
+
+    check()

@@ -13,30 +13,44 @@ import boostobj
 @pytest.mark.parametrize(
     "factory, match",
     [
-        (lambda: boostobj.quantile(0.0), r"alpha must be in \(0, 1\), got 0.0"),
-        (lambda: boostobj.quantile(1.0), r"alpha must be in \(0, 1\)"),
-        (lambda: boostobj.quantile(-0.2), r"alpha must be in \(0, 1\)"),
-        (lambda: boostobj.quantile(float("nan")), r"alpha must be in \(0, 1\)"),
-        (lambda: boostobj.quantile("0.5"), r"alpha must be a real number in \(0, 1\)"),
-        (lambda: boostobj.quantile([0.1, 1.2]), r"alpha\[1\] must be in \(0, 1\)"),
-        (lambda: boostobj.quantile(0.1, refit_prior=-0.5), r"refit_prior must be in \[0, inf\), got -0.5"),
-        (lambda: boostobj.quantile(0.1, refit_prior=float("nan")), r"refit_prior must be in \[0, inf\)"),
+        (lambda: boostobj.quantile(0.0), r"alpha must be in \[1e-07, 0.9999999\], got 0.0"),
+        (lambda: boostobj.quantile(1.0), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.quantile(-0.2), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.quantile(float("nan")), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.quantile("0.5"), r"alpha must be a real number in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.quantile([0.1, 1.2]), r"alpha\[1\] must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.quantile(0.1, refit_prior=-0.5), r"refit_prior must be in \[0, 1000000\], got -0.5"),
+        (lambda: boostobj.quantile(0.1, refit_prior=float("nan")), r"refit_prior must be in \[0, 1000000\]"),
         (lambda: boostobj.quantile([0.5, 0.1]), r"alpha must be strictly increasing"),
         (lambda: boostobj.quantile([]), r"non-empty increasing list"),
-        (lambda: boostobj.quantile(0.5, eps=0.0), r"eps must be in \(0, inf\)"),
-        (lambda: boostobj.huber(0.0), r"delta must be in \(0, inf\), got 0.0"),
-        (lambda: boostobj.huber(-1.0), r"delta must be in \(0, inf\)"),
-        (lambda: boostobj.huber(float("inf")), r"delta must be in \(0, inf\)"),
+        (lambda: boostobj.quantile(0.5, eps=0.0), r"eps must be in \[0.001, 100\]"),
+        (lambda: boostobj.huber(0.0), r"delta must be in \[1.1754944e-38, 3.4028235e\+38\], got 0.0"),
+        (lambda: boostobj.huber(-1.0), r"delta must be in \[1.17"),
+        (lambda: boostobj.huber(float("inf")), r"delta must be in \[1.17"),
         (lambda: boostobj.huber(True), r"delta must be a real number"),
-        (lambda: boostobj.focal(-0.5), r"gamma must be in \[0, inf\), got -0.5"),
-        (lambda: boostobj.focal(float("nan")), r"gamma must be in \[0, inf\)"),
-        (lambda: boostobj.focal(2.0, 0.0), r"alpha must be in \(0, 1\)"),
-        (lambda: boostobj.focal(2.0, 1.5), r"alpha must be in \(0, 1\)"),
-        (lambda: boostobj.focal(2.0, [0.5, -1.0, 0.2]), r"alpha\[1\] must be in \(0, inf\)"),
+        (lambda: boostobj.focal(-0.5), r"gamma must be in \[0, 50\], got -0.5"),
+        (lambda: boostobj.focal(float("nan")), r"gamma must be in \[0, 50\]"),
+        (lambda: boostobj.focal(2.0, 0.0), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.focal(2.0, 1.5), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.focal(2.0, [0.5, -1.0, 0.2]), r"alpha\[1\] must be in \[1e-06, 1000000\]"),
         (lambda: boostobj.focal(2.0, [0.5]), r"one positive weight per class"),
-        (lambda: boostobj.expectile(1.0), r"alpha must be in \(0, 1\), got 1.0"),
+        (lambda: boostobj.expectile(1.0), r"alpha must be in \[1e-07, 0.9999999\], got 1.0"),
         (lambda: boostobj.expectile([0.9, 0.5]), r"alpha must be strictly increasing"),
-        (lambda: boostobj.hinge(eps=0.0), r"eps must be in \(0, inf\), got 0.0"),
+        (lambda: boostobj.hinge(eps=0.0), r"eps must be in \[1e-06, 100\], got 0.0"),
+        # the ends of each range, from the arithmetic (each factory's docstring says why)
+        (lambda: boostobj.huber(1e39), r"delta must be in \[1.17.*\], got 1e\+39"),
+        (lambda: boostobj.huber(1e-300), r"delta must be in \[1.17.*\], got 1e-300"),
+        (lambda: boostobj.expectile(1e-300), r"alpha must be in \[1e-07, 0.9999999\], got 1e-300"),
+        (lambda: boostobj.quantile(1 - 1e-9), r"alpha must be in \[1e-07, 0.9999999\]"),
+        (lambda: boostobj.focal(gamma=1e39), r"gamma must be in \[0, 50\], got 1e\+39"),
+        (lambda: boostobj.focal(gamma=50.5), r"gamma must be in \[0, 50\]"),
+        (lambda: boostobj.focal(alpha=[1e300, 1]), r"alpha\[0\] must be in \[1e-06, 1000000\], got 1e\+300"),
+        (lambda: boostobj.log_cosh(eps=100.0), r"eps must be in \[1e-06, 10\], got 100.0"),
+        (lambda: boostobj.log_cosh(eps=0.0), r"eps must be in \[1e-06, 10\]"),
+        (lambda: boostobj.quantile(0.5, eps=1e3), r"eps must be in \[0.001, 100\]"),
+        (lambda: boostobj.quantile(0.5, refit_prior=1e7), r"refit_prior must be in \[0, 1000000\]"),
+        (lambda: boostobj.hinge(eps=1e3), r"eps must be in \[1e-06, 100\]"),
+        (lambda: boostobj.quantile([[0.1, 0.9]]), r"flat list of levels"),
     ],
 )
 def test_invalid_parameters_fail_at_construction(factory, match):
@@ -134,8 +148,9 @@ def test_binary_labels_checked_inside_the_sklearn_drop_ins():
     from boostobj.sklearn import LGBMRegressor, XGBRegressor
 
     X = np.zeros((4, 1))
-    with pytest.raises(ValueError, match="labels must be 0 or 1"):
+    # a binary loss in a regressor is refused before its labels are read: the classifier is the fix
+    with pytest.raises(ValueError, match="is a classification loss: use boostobj.sklearn.XGBClassifier"):
         XGBRegressor(objective=boostobj.exponential(), n_estimators=2).fit(X, np.array([0.0, 1.0, 2.0, 1.0]))
-    with pytest.raises(ValueError, match="labels must be 0 or 1"):
+    with pytest.raises(ValueError, match="is a classification loss: use boostobj.sklearn.LGBMClassifier"):
         LGBMRegressor(objective=boostobj.focal(), n_estimators=2, verbose=-1).fit(
             X, np.array([0.0, 1.0, 2.0, 1.0]))

@@ -57,7 +57,6 @@ ENABLED = numba is not None
 f32 = np.float32
 _F32_MAX = f32(np.finfo(np.float32).max)
 _F32_TINY = f32(np.finfo(np.float32).smallest_normal)
-_F32_MAX64 = float(np.finfo(np.float32).max)
 
 # FMA contraction and sign-of-zero freedom only: no reassociation, which would
 # undo the two-constant range reduction of exp32 and log1p32.
@@ -268,15 +267,14 @@ if numba is not None:
         # chosen by the argument types when compiled: ``wk`` and ``k`` None (no weights, factor
         # 1; RowPass.run passes them so) leave out the multiplies by 1, the same values bit for
         # bit: focal's row in a warm loop 5% faster
-        # the clips keep both outputs finite where a margin far beyond the labels, or a large
-        # weight or factor, overflows float32 (values that fit come out bit for bit the same)
-        if isinstance(k, _types.NoneType):
+        # the clips keep both outputs finite where a large weight (up to float32's largest) or
+        # the round's factor overflows float32 (values that fit come out bit for bit the same)
+        if isinstance(k, _types.NoneType):  # the rows' own gradients are finite (see _finite32)
             def impl(gi, hi, w, i, wk, floor, k):
-                return min(max(gi, -_F32_MAX), _F32_MAX), min(max(hi, floor), _F32_MAX)
-        elif isinstance(w, _types.NoneType):
+                return gi, min(max(hi, floor), _F32_MAX)
+        elif isinstance(w, _types.NoneType):  # wk, the normalisation, and k keep gi * wk * k finite
             def impl(gi, hi, w, i, wk, floor, k):
-                return (min(max(gi * wk * k, -_F32_MAX), _F32_MAX),
-                        min(min(max(hi * wk, floor), _F32_MAX) * k, _F32_MAX))
+                return gi * wk * k, min(min(max(hi * wk, floor), _F32_MAX) * k, _F32_MAX)
         else:
             def impl(gi, hi, w, i, wk, floor, k):
                 wi = w[i]
@@ -285,7 +283,12 @@ if numba is not None:
         return impl
 
     def _finite32(x):
-        """``x`` as a float32 clipped to float32's range (a float64 margin of 1e308 is not inf)."""
+        """``x`` as a float32 clipped to float32's range (a float64 margin of 1e308 is not inf).
+
+        For focal's blocked rows, whose z = s m would make inf * 0 of an infinite margin. Every
+        other row returns finite outputs for an infinite residual or margin (squared error
+        clips its own), so the unweighted loops need no clip of their outputs.
+        """
         raise NotImplementedError("compiled code only")
 
     @_overload(_finite32, inline="always")
@@ -293,9 +296,9 @@ if numba is not None:
         if isinstance(x, _types.Float) and x.bitwidth == 32:  # compared in float32: no widening
             def impl(x):
                 return min(max(x, -_F32_MAX), _F32_MAX)
-        else:
+        else:  # rounded first, then clipped in float32 (twice the lanes of a float64 compare)
             def impl(x):
-                return f32(min(max(x, -_F32_MAX64), _F32_MAX64))
+                return min(max(f32(x), -_F32_MAX), _F32_MAX)
         return impl
 
     # Two loops, not one with a flag: a branch per row around a large inlined
@@ -305,7 +308,7 @@ if numba is not None:
         bad = False
         for i in range(g.shape[0]):
             # the residual in the margin's precision, then rounded (float64_margin "residual")
-            gi, hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)
+            gi, hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)
             g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
             bad |= y[i] != y_was[i]  # the framework's labels still the cached ones, in the same pass
         return bad
@@ -314,7 +317,7 @@ if numba is not None:
     def _rows_margin(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
         bad = False
         for i in range(g.shape[0]):
-            gi, hi = _call_row(key, f32(y[i]), _finite32(m[i]), p0, p1, p2)
+            gi, hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)
             g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
             bad |= y[i] != y_was[i]
         return bad
@@ -344,7 +347,7 @@ if numba is not None:
         for s in range(0, whole, _LANES):
             for j in range(_LANES):
                 i = s + j
-                gi, hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)
+                gi, hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)
                 g[i], h[i] = _weigh(gi, hi, w, i, wk, floor, k)
                 lanes[j] += h[i]
                 bad |= y[i] != y_was[i]
@@ -355,6 +358,12 @@ if numba is not None:
     @_loop(**_LOOP)
     def _scale_pair(g, h, k):
         for i in range(g.shape[0]):
+            g[i] *= k
+            h[i] *= k
+
+    @_loop(**_LOOP)
+    def _scale_pair_clipped(g, h, k):
+        for i in range(g.shape[0]):
             g[i] = min(max(g[i] * k, -_F32_MAX), _F32_MAX)  # saturate as _weigh does
             h[i] = min(h[i] * k, _F32_MAX)
 
@@ -362,7 +371,7 @@ if numba is not None:
     def _sum_residual(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
         for i in range(y.shape[0]):
-            hi = _call_row(key, _finite32(y[i] - m[i]), f32(0.0), p0, p1, p2)[1]
+            hi = _call_row(key, f32(y[i] - m[i]), f32(0.0), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
@@ -370,7 +379,7 @@ if numba is not None:
     def _sum_margin(key, y, m, w, wk, p0, p1, p2, floor):
         total = 0.0
         for i in range(y.shape[0]):
-            hi = _call_row(key, f32(y[i]), _finite32(m[i]), p0, p1, p2)[1]
+            hi = _call_row(key, f32(y[i]), f32(m[i]), p0, p1, p2)[1]
             total += min(max(hi * (wk if w is None else w[i]), floor), _F32_MAX)
         return total
 
@@ -399,7 +408,7 @@ if numba is not None:
             e = min(s + _BLOCK, n)
             ms, xs = m[s:e], x[:e - s]
             for j in range(e - s):
-                xs[j] = _finite32(ms[j])
+                xs[j] = _finite32(ms[j])  # a margin past float32's range as its largest: focal's z = +-inf would be NaN
             if w is None:  # not one call with ``w if w is None else w[s:e]``: an Optional, slower
                 bad |= _rows_margin(key, y[s:e], xs, w, wk, p0, p1, p2, y_was[s:e], floor, k,
                                     g[s:e], h[s:e])
@@ -491,8 +500,13 @@ class RowPass:
         return self._summed(*args)
 
     def scale(self, factor: float) -> None:
-        """Multiply the outputs ``g`` and ``h`` by ``factor`` in float32, in place, in one pass."""
-        _scale_pair(self.g, self.h, f32(factor))
+        """Multiply the outputs ``g`` and ``h`` by ``factor`` in float32, in place, in one pass.
+
+        Saturating at float32's largest where per-row weights (up to it) and a factor above 1
+        could overflow; otherwise the rows' bounds keep the products finite.
+        """
+        clip = self.w is not None and factor > 1
+        (_scale_pair_clipped if clip else _scale_pair)(self.g, self.h, f32(factor))
 
     def run(self, y: np.ndarray, m: np.ndarray, factor: float = 1.0) -> bool:
         """Write the weighted (gradient, curvature) times ``factor`` into ``g``, ``h``.

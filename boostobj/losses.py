@@ -500,7 +500,8 @@ class SquaredError(Loss):
     @staticmethod
     @_compiled.scalar
     def compiled_row(y, m, p0, p1, p2):
-        return m - y, _f32(1.0)
+        # the residual of a margin past float32's range is +-inf here: its gradient is the largest
+        return min(max(m - y, -_F32_MAX), _F32_MAX), _f32(1.0)
 
     def fit_intercept_only(self, y, w, n_outputs):
         return np.asarray(np.average(y, weights=w))

@@ -33,18 +33,26 @@ from boostobj.losses import (
     Quantile,
     SquaredError,
 )
+from boostobj.losses import Loss
 from boostobj.objective import Metric, Objective, StalledFitWarning, StartValueWarning
+from boostobj.registry import register
+from boostobj.custom import custom
+from boostobj.check import LossCheckError, check_loss
 from boostobj.intervals import IntervalRegressor
-from boostobj.model_io import objective_of, register
+from boostobj.model_io import objective_of
 
 __version__ = "0.1.0"
 
 __all__ = [
     "IntervalRegressor",
+    "Loss",
+    "LossCheckError",
     "Metric",
     "Objective",
     "StalledFitWarning",
     "StartValueWarning",
+    "check_loss",
+    "custom",
     "expectile",
     "exponential",
     "focal",

@@ -77,7 +77,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from boostobj.losses import Loss, Quantile, SquaredError, abs_residuals, first_positive
+from boostobj.losses import Loss, abs_residuals, first_positive
 from boostobj.objective import Objective
 
 __all__ = ["DaskStart", "global_start", "init_score"]
@@ -159,6 +159,8 @@ def _summary(y: Any, w: Any, loss: Loss, table: bool) -> dict:
     out["wysum"] = float(y.sum() if w is None else np.dot(w, y))
     out["min"] = float(y.min()) if y.size else math.inf
     out["max"] = float(y.max()) if y.size else -math.inf
+    positive = y[y > 0]
+    out["min_positive"] = float(positive.min()) if positive.size else math.inf  # a log link's range
     return out
 
 
@@ -295,8 +297,18 @@ def _m_estimate(blocks: list, loss: Loss, lo: float, hi: float) -> float:
     return a - ga * (b - a) / (gb - ga) if gb > ga else 0.5 * (a + b)
 
 
-def _overrides(loss: Loss, name: str, base: type) -> bool:
-    return getattr(type(loss), name) is not getattr(base, name)
+def _gradient_sum(y: Any, w: Any, loss: Loss, c: float) -> float:
+    """The block's weighted gradient at the constant margin ``c``."""
+    y = _vec(y)
+    g, _ = loss.grad_curvature(np, loss.encode_labels(np, y, 1), np.full(y.size, c), np.ones(()))
+    return float(np.sum(g) if w is None else np.dot(_vec(w), g))
+
+
+def _loss_sum(y: Any, w: Any, loss: Loss, c: float) -> float:
+    """The block's weighted loss at the constant margin ``c``."""
+    y = _vec(y)
+    per = loss.point_loss(np, loss.encode_labels(np, y, 1), np.full(y.size, c), np.ones(()))
+    return float(np.sum(per) if w is None else np.dot(_vec(w), per))
 
 
 def _global(obj: Objective, y: Any, sample_weight: Any, gather_limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -322,30 +334,37 @@ def _global(obj: Objective, y: Any, sample_weight: Any, gather_limit: int) -> tu
 
     lo = min(p["min"] for p in parts)
     hi = max(p["max"] for p in parts)
-    if isinstance(loss, SquaredError) and not _overrides(loss, "fit_intercept_only", SquaredError):
+    kind = loss.start
+    if kind == "mean":
         init = np.asarray(sum(p["wysum"] for p in parts) / total)
-    elif isinstance(loss, Quantile) and not _overrides(loss, "fit_intercept_only", Quantile):
+    elif kind == "quantile":
         k = loss.n_outputs()
-        init = np.empty(k)
-        for i, a in enumerate(np.atleast_1d(loss.alpha)):
+        levels = np.atleast_1d(loss.alpha)
+        init = np.empty(len(levels))
+        for i, a in enumerate(levels):
             v = _select(blocks, a, weighted, n, total, None, gather_limit)
             # the loss's own finishing of its optimum (a label): on one row every
             # quantile is that row, so fit_intercept_only returns it as it would
-            init[i] = np.ravel(loss.fit_intercept_only(np.array([v]), None, k))[i]
-        init = init if loss.multi else init[0]
-    elif not _overrides(loss, "fit_intercept_only", Loss):
+            init[i] = np.ravel(loss.fit_intercept_only(np.array([v] * len(levels)), None, k))[i]
+        init = init if k > 1 else init[0]
+    elif kind == "m_estimate":  # one root per output: the mean gradient of a convex loss
         init = np.asarray(_m_estimate(blocks, loss, lo, hi))
+    elif kind == "minimize":
+        from boostobj.custom import minimize_mean_loss
+
+        positive = [p["min_positive"] for p in parts if np.isfinite(p["min_positive"])]
+        summary = np.array([lo, hi] + ([min(positive)] if positive else []))
+        init = np.asarray(minimize_mean_loss(
+            loss, summary, None, lambda c: sum(_run(_loss_sum, blocks, loss, float(c))) / total,
+            lambda c: sum(_run(_gradient_sum, blocks, loss, float(c))) / total))
     else:
-        raise NotImplementedError(
-            f"{loss!r} has its own fit_intercept_only, which boostobj.dask cannot distribute; "
-            "compute the start and scale yourself and use obj.with_start(init, scale)")
-    if _overrides(loss, "label_scale", Loss):
-        raise NotImplementedError(
-            f"{loss!r} has its own label_scale, which boostobj.dask cannot distribute; "
-            "use obj.with_start(init, scale)")
+        raise ValueError(
+            f"{loss!r} finds its start as {kind!r}, which boostobj.dask cannot reduce over the cluster "
+            "(a start function needs every label at once): compute the start and scale yourself "
+            "and use obj.with_start(init, scale)")
     scale = np.empty(init.shape)
     for k, c in np.ndenumerate(init):  # as Loss.label_scale, with the same helpers
-        c = float(c)
+        c = loss.target_of(float(c))
         scale[k] = first_positive(lambda: _select(blocks, 0.5, weighted, n, total, c, gather_limit),
                                   lambda: sum(_run(_abs_dev_sum, blocks, c)) / total,
                                   lambda: sum(_run(_abs_dev_sum, blocks, 0.0)) / total)

@@ -345,11 +345,11 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         return (round(a / 2.0, 12), 0.5, round(1.0 - a / 2.0, 12))
 
     def _make_model(self, seed: int, categorical: bool = False) -> Any:
-        import boostobj
         from boostobj import device as _device
         from boostobj import sklearn as _sk
+        from boostobj.registry import FACTORIES
 
-        obj = boostobj.quantile(list(self._quantile_levels()))
+        obj = FACTORIES["quantile"](list(self._quantile_levels()))
         extra = dict(self.params or {})
         if self.backend == "xgboost":
             kw: dict = dict(objective=obj, n_estimators=self.n_estimators, learning_rate=self.learning_rate,

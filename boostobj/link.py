@@ -70,6 +70,22 @@ class LogitLink:
         return _math.sigmoid(namespace(margin), margin)
 
 
+class LogLink:
+    """Margin is the log of the prediction (counts, amounts): prediction = exp(margin)."""
+
+    name = "log"
+
+    def link(self, value: Array) -> Array:
+        """Positive prediction to margin."""
+        return np.log(np.asarray(value, dtype=np.float64))
+
+    def inverse(self, margin: Array) -> Array:
+        """Margin to prediction, exp(margin); margins past the dtype's log-largest give its largest."""
+        xp = namespace(margin)
+        top = float(np.log(xp.finfo(margin.dtype).max)) - 1e-4  # exp(top) rounds below the largest
+        return xp.exp(xp.minimum(margin, top))
+
+
 class ClippedLinearLink:
     """Margin in [-1, 1] is 2 P(y=1) - 1 (the modified Huber loss):
     P(y=1) = (clip(m, -1, 1) + 1) / 2, as scikit-learn's ``SGDClassifier``."""

@@ -172,7 +172,42 @@ def first_positive(*candidates: Any) -> float:
 
 
 class Loss:
-    """Base class. Subclasses set the attributes and implement the kernels.
+    """The loss contract: subclass it to add a loss (or build one with ``boostobj.custom``).
+
+    What a loss must give, with a default where one is sound:
+
+    - ``point_loss(xp, t, m, scale)``: the per-row loss (required);
+    - ``grad_curvature(xp, t, m, scale)``: the gradient in the margin and the
+      curvature the Newton step divides by, positive and finite (required):
+      the second derivative where that is, a majorizing (MM) curvature where
+      it is not;
+    - ``link``: margin to prediction (default identity); ``task``:
+      "regression", "binary" or "multiclass";
+    - ``check_labels``: a ValueError for labels outside the domain (default:
+      finite);
+    - ``fit_intercept_only``: the loss-optimal constant margin (default: the
+      root of the weighted mean gradient, for convex losses), and ``start``,
+      how it is found, so ``boostobj.dask`` finds it alike over a cluster.
+
+    Both kernels take the array namespace ``xp`` and use Array API functions
+    only, so the same code runs on NumPy and CuPy; they are the reference
+    the tests compare with. Speed is optional: one compiled row
+    (``compiled_row``, numba) per loss. Wrap a loss as
+    ``boostobj.Objective(MyLoss(...), "my_factory")`` in a factory decorated
+    with ``boostobj.register``.
+
+    Example
+    -------
+    >>> import numpy as np, boostobj
+    >>> class Squared(boostobj.Loss):
+    ...     name = "squared"
+    ...     def point_loss(self, xp, t, m, scale):
+    ...         return 0.5 * (t - m) ** 2
+    ...     def grad_curvature(self, xp, t, m, scale):
+    ...         return m - t, xp.ones_like(m)
+    >>> obj = boostobj.Objective(Squared(), "squared")
+    >>> round(obj.init_score(np.array([1.0, 2.0, 6.0])), 12)   # the root of the mean gradient
+    3.0
 
     Attributes
     ----------
@@ -238,6 +273,11 @@ class Loss:
     name = "loss"
     task = "regression"
     link: Any = IdentityLink()
+    #: how the start is found, which ``boostobj.dask`` reduces over the cluster alike:
+    #: "mean", "quantile", "m_estimate" (the root of the mean gradient, for convex losses),
+    #: "class_table" (a solve on the weighted label counts) or "minimize" (the weighted mean
+    #: loss minimised numerically over the labels' margin range)
+    start = "m_estimate"
     normalize_curvature = True
     float64_margin = "exact"
     normalize_per_round = False
@@ -322,6 +362,23 @@ class Loss:
         """The link for a model with ``n_outputs`` margin columns."""
         return self.link
 
+    def typical_curvature(self, init: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """The curvature at a residual of one label scale (what ``normalize_curvature`` divides by).
+
+        A function of the start and the scale alone, so every worker of a
+        distributed fit that shares them agrees on it.
+        """
+        s = np.atleast_1d(scale)
+        m = np.zeros((1, s.size)) if self.n_outputs() > 1 else np.zeros(1)
+        t = s[None, :] if m.ndim == 2 else s
+        _, h = self.grad_curvature(np, t, m, scale)
+        return np.reshape(h, np.shape(init))
+
+    def target_of(self, margin: float) -> float:
+        """A start margin on the labels' scale, where ``label_scale`` measures residuals from."""
+        return float(self.link.inverse(np.asarray([margin], dtype=np.float64))[0]) \
+            if self.task == "regression" and not isinstance(self.link, IdentityLink) else float(margin)
+
     def stall_reason(self, y: np.ndarray, w: np.ndarray | None) -> str | None:
         """Why a fit of these labels cannot move from its start under this loss's parameters, or None."""
         return None
@@ -337,7 +394,7 @@ class Loss:
         init = np.asarray(init, dtype=np.float64)
         out = np.empty(init.shape)
         for k, c in np.ndenumerate(init):
-            r = abs_residuals(y, float(c))
+            r = abs_residuals(y, self.target_of(float(c)))
             out[k] = first_positive(lambda: float(weighted_quantile(r, w, 0.5)),
                                     lambda: float(np.average(r, weights=w)),
                                     lambda: float(np.average(np.abs(y), weights=w)))
@@ -488,6 +545,7 @@ class SquaredError(Loss):
 
     name = "squared_error"
     float64_margin = "residual"
+    start = "mean"
 
     def point_loss(self, xp, t, m, scale):
         r = t - m
@@ -683,6 +741,7 @@ class Quantile(Loss):
 
     name = "quantile"
     float64_margin = "residual"
+    start = "quantile"
     normalize_per_round = True
     exact_leaf_refit = True
     DEFAULT_EPS = 0.5
@@ -976,6 +1035,7 @@ class _BinaryLoss(Loss):
     task = "binary"
     link = LogitLink()
     normalize_curvature = False  # curvature is label-scale free already
+    start = "class_table"
 
     def check_labels(self, y, n_outputs):
         super().check_labels(y, n_outputs)

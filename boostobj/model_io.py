@@ -42,31 +42,17 @@ from typing import Any, Callable
 import lightgbm as lgb
 import numpy as np
 
+from boostobj.exceptions import StartValueWarning
 from boostobj.losses import Loss
-from boostobj.objective import Objective
+from boostobj.registry import FACTORIES, register
+from boostobj.validation import _check_user_weights, check_float32_labels
 
 __all__ = ["FACTORIES", "SIDECAR_SUFFIX", "check_record", "objective_of", "register"]
 
-#: factory name -> factory; ``Objective.factory`` names the entry that rebuilds it
-FACTORIES: dict[str, Callable[..., Objective]] = {}
 SIDECAR_SUFFIX = ".boostobj.json"
 _ATTR = "boostobj"  # XGBoost booster attribute
 _FORMAT = "boostobj-objective"
 _VERSION = 1
-
-
-def register(factory: Callable[..., Objective]) -> Callable[..., Objective]:
-    """Make a factory reconstructible from model files (use as a decorator).
-
-    The factory's ``__name__`` must be the ``factory`` name its objectives
-    carry, and its keyword arguments the loss's ``_params()``.
-
-    >>> from boostobj.model_io import FACTORIES
-    >>> {"quantile", "focal", "hinge"} <= set(FACTORIES)
-    True
-    """
-    FACTORIES[factory.__name__] = factory
-    return factory
 
 
 # ---- the record: Objective <-> plain data ------------------------------------
@@ -402,7 +388,7 @@ def objective_of(model: Any) -> Objective | None:
         elif _is_lgb_booster(model) and str(model.params.get("objective", "")) == "custom":
             _warn_no_record("this LightGBM booster", "it carries no boostobj record")
         obj = getattr(model, "objective", None)  # an unrecorded estimator built with one
-        return obj if isinstance(obj, Objective) else None
+        return obj if hasattr(obj, "base_loss") and hasattr(obj, "grad_hess") else None
     return objective_from_record(rec, _outputs_of(model))
 
 
@@ -505,8 +491,6 @@ def record(obj: Objective, booster: Any, train_set: Any = None) -> Any:
 def dataset(obj: Objective, X: Any, y: Any, weight: Any = None, reference: Any = None,
             **kwargs: Any) -> Any:
     """``Objective.dataset``: see its docstring."""
-    from boostobj.objective import _check_user_weights, check_float32_labels
-
     _check_user_weights(weight)
     if y is not None and np.asarray(y).dtype.kind in "biuf":
         check_float32_labels(y)
@@ -562,8 +546,6 @@ def warn_if_valid_set_lacks_start(valid: Any, checked: Any) -> None:
     if start is None or not np.any(np.asarray(start) != 0):
         return
     import warnings
-
-    from boostobj.objective import StartValueWarning
 
     warnings.warn(
         "a LightGBM validation set has no init_score but its training set starts from one: its "

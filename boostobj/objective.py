@@ -49,7 +49,11 @@ import numpy as np
 from boostobj import _compiled
 from boostobj._array import is_numpy, namespace
 from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
+from boostobj import model_io
+from boostobj.exceptions import StalledFitWarning, StartValueWarning
 from boostobj.losses import _F32_MAX, Loss
+from boostobj.registry import qualified_name
+from boostobj.validation import _as_float_1d, _check_user_weights, _check_weights, check_float32_labels
 
 Array = Any
 _UNSET: Any = object()
@@ -128,82 +132,6 @@ class _StaleLabels(Exception):
     """The dataset's labels are no longer those of the state the call was given."""
 
 
-class StartValueWarning(UserWarning):
-    """Training started from a constant margin far from the loss-optimal one."""
-
-
-class StalledFitWarning(UserWarning):
-    """A valid setting that cannot move the model from its start on this data (the message says why)."""
-
-
-def _as_float_1d(name: str, a: Any) -> np.ndarray:
-    arr = np.asarray(a)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per row), got shape {arr.shape}")
-    if arr.dtype.kind == "O":  # numbers in an object array, as scikit-learn accepts them
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be real numbers, got objects that are not "
-                             "(Unknown label type)") from None
-    if arr.dtype.kind not in "biuf":  # complex would silently lose its imaginary part
-        raise ValueError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
-def _check_weights(w: Any, n: int) -> np.ndarray | None:
-    if w is None:
-        return None
-    w = np.asarray(w)
-    if w.size == 0:  # XGBoost's "no weights"
-        return None
-    w = _as_float_1d("sample_weight", w)
-    if w.shape[0] != n:
-        raise ValueError(f"sample_weight has {w.shape[0]} rows but y has {n}")
-    if not np.isfinite(w).all():
-        raise ValueError("sample_weight contains NaN or inf; weights must be finite and >= 0")
-    if (w < 0).any():
-        raise ValueError("sample_weight must be >= 0, got negative weights")
-    if not w.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum")
-    if w.max() > _F32_MAX:
-        raise ValueError(f"sample_weight has values up to {w.max():.3g}, above float32's largest "
-                         f"({float(_F32_MAX):.3g}), the frameworks' gradient type: divide the weights "
-                         "by a common factor")
-    return w
-
-
-def check_float32_labels(y: Any, name: str = "y") -> None:
-    """Labels the frameworks can store: XGBoost and LightGBM keep labels as float32.
-
-    A non-zero label that float32 rounds to 0, or one beyond its largest
-    value (3.4e38), would be trained on as 0 or inf: a ValueError that
-    names a rescaling instead.
-    """
-    y64 = np.asarray(y, dtype=np.float64).ravel()
-    with np.errstate(over="ignore"):
-        y32 = y64.astype(np.float32)
-    bad = np.isfinite(y64) & (~np.isfinite(y32) | ((y32 == 0) & (y64 != 0)))
-    if bad.any():
-        raise ValueError(
-            f"{name} has {int(bad.sum())} label(s) that float32, the type XGBoost and LightGBM store "
-            f"labels in, cannot hold (e.g. {y64[bad][0]:.3g}; it holds 0 and magnitudes in "
-            f"[{np.finfo(np.float32).smallest_subnormal:.3g}, {float(_F32_MAX):.3g}]): rescale the labels, "
-            "e.g. y / s with s their typical size, and multiply the predictions by s"
-        )
-
-
-def _check_user_weights(sample_weight: Any) -> None:
-    """A weight array a user passed: empty is an error here, never "no weights".
-
-    (XGBoost hands its own calls an empty array for "no weights": only the
-    framework entry points accept that.)
-    """
-    if sample_weight is not None and np.asarray(sample_weight).size == 0:
-        raise ValueError("sample_weight is empty: pass one weight per row of y, or None for no weights "
-                         "(an unweighted DMatrix's get_weight() is empty: pass None there)")
 
 
 # Rows per block in the NumPy hot path. With the in-place kernels the size
@@ -409,11 +337,7 @@ class _DataState:
         """
         if not self.loss.normalize_curvature:
             return np.ones(np.shape(self.init))
-        s = np.atleast_1d(self.scale)
-        m = np.zeros((1, s.size)) if self.loss.n_outputs() > 1 else np.zeros(1)
-        t = s[None, :] if m.ndim == 2 else s
-        _, h = self.loss.grad_curvature(np, t, m, self.scale)
-        return np.reshape(1.0 / h, np.shape(self.init))
+        return 1.0 / self.loss.typical_curvature(self.init, self.scale)
 
     def weight_total(self) -> float:
         """Sum of the sample weights (the row count when unweighted)."""
@@ -518,9 +442,7 @@ class Metric:
             state = obj._state_for_dataset(b, a)
             value = obj._loss_value(state, a)
             if type(b).__module__.startswith("lightgbm"):
-                from boostobj.model_io import warn_if_valid_set_lacks_start
-
-                warn_if_valid_set_lacks_start(b, self._start_checked)
+                model_io.warn_if_valid_set_lacks_start(b, self._start_checked)
                 return name, value, False
             unit = self.unit if self.unit is not None else obj._metric_unit(state)
             return obj.metric_name + _unit_suffix(unit), value * 10.0**unit
@@ -683,9 +605,7 @@ class Objective:
         >>> boostobj.objective_of(bst) == obj
         True
         """
-        from boostobj.model_io import record
-
-        return record(self, booster, train_set)
+        return model_io.record(self, booster, train_set)
 
     def dataset(self, X: Any, y: Any, weight: Any = None, reference: Any = None, **kwargs: Any) -> Any:
         """An ``lgb.Dataset`` that starts where this objective's training starts.
@@ -705,9 +625,7 @@ class Objective:
         >>> valid.get_init_score().tolist()   # the training start, not the validation labels'
         [8.0, 8.0, 8.0]
         """
-        from boostobj.model_io import dataset
-
-        return dataset(self, X, y, weight, reference, **kwargs)
+        return model_io.dataset(self, X, y, weight, reference, **kwargs)
 
     def label_scale(self, y: Any, sample_weight: Any = None) -> float | np.ndarray:
         """Typical residual at the start (weighted median of |y - init_score|).
@@ -722,7 +640,7 @@ class Objective:
         params = ", ".join(f"{k}={v!r}" for k, v in self.base_loss._params().items())
         pinned = "" if self._start is None else f".with_start({self._start[0].tolist()!r}, {self._start[1].tolist()!r})"
         on = "" if self.device == "cpu" else f".on_device({self.device!r})"
-        return f"boostobj.{self.factory}({params}){pinned}{on}"
+        return f"{qualified_name(self.factory)}({params}){pinned}{on}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Objective) and repr(self) == repr(other)
@@ -1200,7 +1118,10 @@ class Objective:
         if per.ndim == 2:
             per = xp.sum(per, axis=1)
         per = np.asarray(per.get() if hasattr(per, "get") else per, dtype=np.float64)
-        return float(np.average(per, weights=state.w))
+        with np.errstate(over="ignore"):  # losses near float64's largest: the mean saturates
+            value = float(np.average(per, weights=state.w))
+        top = float(np.finfo(np.float64).max)
+        return min(max(value, -top), top) if not math.isnan(value) else value
 
     def init_score(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> float | np.ndarray:
         """The loss-optimal constant margin: a float, or an array of K starts.

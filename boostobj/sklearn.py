@@ -50,7 +50,8 @@ from boostobj.device import normalize_device, resolve_device
 from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
 from boostobj.model_io import model_outputs, objective_from_record, record_of
-from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy, check_float32_labels
+from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
+from boostobj.validation import check_float32_labels
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
 

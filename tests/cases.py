@@ -8,6 +8,31 @@ import pytest
 import boostobj
 from boostobj.losses import QuantileRefitGrowth
 
+@boostobj.register
+def cauchy(c: float = 1.0) -> boostobj.Objective:
+    """Cauchy (Lorentzian) loss (c^2 / 2) log(1 + (r / c)^2): robust, not convex, MM curvature."""
+    return boostobj.custom(
+        "cauchy",
+        loss=lambda y, m: 0.5 * c**2 * np.log1p(((y - m) / c) ** 2),
+        gradient=lambda y, m: (m - y) / (1.0 + ((y - m) / c) ** 2),
+        curvature="mm", params={"c": c})
+
+
+@boostobj.register
+def tweedie(p: float = 1.5) -> boostobj.Objective:
+    """Tweedie deviance for power p in (1, 2) with a log link (Jorgensen 1987)."""
+    # y exp((1 - p) m) as exp(log y + (1 - p) m): 0 for y = 0 at any margin, never 0 * inf
+    def y_term(y, m):
+        return np.exp(np.log(y) + (1 - p) * m)
+
+    return boostobj.custom(
+        "tweedie",
+        loss=lambda y, m: -y_term(y, m) / (1 - p) + np.exp((2 - p) * m) / (2 - p),
+        gradient=lambda y, m: -y_term(y, m) + np.exp((2 - p) * m),
+        hessian=lambda y, m: -(1 - p) * y_term(y, m) + (2 - p) * np.exp((2 - p) * m),
+        link="log", labels="nonnegative", params={"p": p})
+
+
 REGRESSION = {
     "squared_error": lambda: boostobj.squared_error(),
     "log_cosh": lambda: boostobj.log_cosh(),
@@ -25,6 +50,9 @@ REGRESSION = {
     "expectile(0.5)": lambda: boostobj.expectile(0.5),
     "expectile(0.9)": lambda: boostobj.expectile(0.9),
     "expectile([.1,.5,.9])": lambda: boostobj.expectile([0.1, 0.5, 0.9]),
+    # written by users with boostobj.custom: every shared test holds them as it holds ours
+    "cauchy(2) custom": lambda: cauchy(2.0),
+    "tweedie(1.5) custom": lambda: tweedie(1.5),
 }
 BINARY = {
     "exponential": lambda: boostobj.exponential(),
@@ -43,10 +71,26 @@ MULTICLASS = {
 }
 
 
-def labels_for(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Valid labels for a kind of loss."""
+def label_domain(obj: boostobj.Objective | None) -> str:
+    """The labels a loss takes ("real" for ours; a custom loss's ``labels``)."""
+    domain = getattr(getattr(obj, "base_loss", None), "labels", "real")
+    return domain if isinstance(domain, str) else "real"
+
+
+def in_domain(y: np.ndarray, obj: boostobj.Objective | None) -> np.ndarray:
+    """Regression labels moved into the loss's domain."""
+    domain = label_domain(obj)
+    if domain == "nonnegative":
+        return np.abs(y)
+    if domain == "positive":
+        return np.abs(y) + 0.5
+    return y
+
+
+def labels_for(kind: str, n: int, rng: np.random.Generator, obj: boostobj.Objective | None = None) -> np.ndarray:
+    """Valid labels for a kind of loss (and for ``obj``'s label domain, where it has one)."""
     if kind == "regression":
-        return rng.normal(size=n) * 3.0
+        return in_domain(rng.normal(size=n) * 3.0, obj)
     if kind == "binary":
         return rng.integers(0, 2, n).astype(np.float64)
     return rng.integers(0, 3, n).astype(np.float64)

@@ -42,7 +42,7 @@ def _same(strict_result, numpy_result) -> None:
 def _inputs(make, kind, dtype, seed=0):
     rng = np.random.default_rng(seed)
     obj = make()
-    y = labels_for(kind, N, rng)
+    y = labels_for(kind, N, rng, obj)
     m = (rng.normal(size=margin_shape(obj, kind, N)) * 3).astype(dtype)
     m[:3] = 40.0  # far out: the clipped and floored branches run too
     w = rng.exponential(size=N)

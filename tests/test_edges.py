@@ -256,7 +256,8 @@ def _tampered(model, **fields):
     ({"n_outputs": 3}, r"says 3 output column\(s\) but the model has 1"),
     ({"factory": ["exponential"]}, r"factory must be a factory name \(a string\)"),
     ({"params": ["gamma"]}, r"params must be a JSON object"),
-    ({"factory": "cauchy", "module": "mylosses"}, r"factory 'cauchy'.*registered by the module 'mylosses'"),
+    ({"factory": "not_registered_anywhere", "module": "mylosses"},
+     r"factory 'not_registered_anywhere'.*registered by the module 'mylosses'"),
 ])
 def test_tampered_records_are_refused(fields, match):
     import json

@@ -149,7 +149,7 @@ def test_objective_of_every_kind_of_model(tmp_path):
 @pytest.mark.parametrize("make, kind", ALL_CASES)
 def test_every_objective_rebuilds_from_its_record(make, kind):
     obj = make()
-    init = obj.init_score(labels_for(kind, 30, np.random.default_rng(0)))
+    init = obj.init_score(labels_for(kind, 30, np.random.default_rng(0), obj))
     for o in (obj, obj.with_start(init, np.ones(np.shape(init))),
               obj.on_device("cuda")):
         rec = json.loads(json.dumps(make_record(o, start=0.0)))  # plain JSON data

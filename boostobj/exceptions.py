@@ -1,0 +1,23 @@
+"""The warnings boostobj raises, at the bottom of the package so every layer can raise them.
+
+Example
+-------
+>>> import warnings, numpy as np, boostobj
+>>> with warnings.catch_warnings(record=True) as seen:
+...     warnings.simplefilter("always")
+...     _ = boostobj.huber()(np.arange(5.0), np.zeros(5))   # a start of 0, not the median 2
+>>> seen[0].category.__name__
+'StartValueWarning'
+"""
+
+from __future__ import annotations
+
+__all__ = ["StalledFitWarning", "StartValueWarning"]
+
+
+class StartValueWarning(UserWarning):
+    """Training started from a constant margin far from the loss-optimal one."""
+
+
+class StalledFitWarning(UserWarning):
+    """A valid setting that cannot move the model from its start on this data (the message says why)."""

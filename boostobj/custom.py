@@ -148,7 +148,7 @@ class CustomLoss(Loss):
         with np.errstate(all="ignore"):
             g = np.asarray(self._gradient(y, mm), dtype=np.float64)
             h = self._curvature_of(y, mm, g, scale)
-        top = float(np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).max)  # the output's
+        top = _largest(m)  # the output dtype's: a float32 output saturates, never inf
         g = np.clip(np.nan_to_num(g, nan=0.0), -top, top)
         # positive and finite whatever the user's function gave: NaN (0/0 at a kink) and
         # non-positive values take the floor, as XGBoost's own losses do
@@ -226,6 +226,14 @@ class CustomLoss(Loss):
             raise TypeError(f"{self.name}: a custom loss is pickled through its factory; decorate the "
                             "function that calls boostobj.custom with @boostobj.register (at module level)")
         return _rebuild, (factory, self.params)
+
+
+def _largest(like: Any) -> float:
+    """The largest finite value of ``like``'s floating dtype (float64 for anything else)."""
+    dtype = getattr(like, "dtype", np.float64)
+    if not isinstance(like, np.ndarray) and hasattr(like, "__array_namespace__"):
+        return float(like.__array_namespace__().finfo(dtype).max)
+    return float(np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).max)
 
 
 def _to_numpy(a: Any) -> np.ndarray:

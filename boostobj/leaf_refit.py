@@ -74,25 +74,13 @@ import xgboost as xgb
 
 from boostobj import _compiled
 from boostobj.losses import Loss
-from boostobj.objective import _labels_and_weights
+from boostobj.frameworks import ALIASES, _labels_and_weights, _truthy, param
 
 __all__ = ["LeafRefit", "XGBLeafRefit", "builtin_metrics", "refit_blockers", "xgb_refit_blockers"]
 
-_LEARNING_RATE = ("learning_rate", "shrinkage_rate", "eta")
-_LAMBDA_L2 = ("lambda_l2", "reg_lambda", "lambda", "l2_regularization")
-_MAX_DELTA = ("max_delta_step", "max_tree_output", "max_leaf_output")
-_BOOSTING = ("boosting", "boosting_type", "boost")
-_MONOTONE = ("monotone_constraints", "mc", "monotone_constraint", "monotonic_cst")
-_METRIC = ("metric", "metrics", "metric_types")
-_THREADS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
+_BOOSTING, _MONOTONE, _METRIC = ALIASES["boosting"], ALIASES["monotone_constraints"], ALIASES["metric"]
+_THREADS = ALIASES["num_threads"]
 _NO_METRIC = {None, "", "none", "null", "custom", "na"}
-
-
-def _param(params: dict, names: Sequence[str], default: float) -> float:
-    for name in names:
-        if params.get(name) is not None:
-            return float(params[name])
-    return default
 
 
 def builtin_metrics(params: dict, eval_metric: Any = None) -> list[str]:
@@ -198,9 +186,9 @@ class LeafRefit:
     def _refit(self, iteration: int) -> None:
         booster, k = self.booster, self.k
         params = booster.params
-        lr = _param(params, _LEARNING_RATE, 0.1)
-        lam = _param(params, _LAMBDA_L2, 0.0)
-        cap = _param(params, _MAX_DELTA, 0.0)
+        lr = param(params, "learning_rate", 0.1)
+        lam = param(params, "lambda_l2", 0.0)
+        cap = param(params, "max_delta_step", 0.0)
         # Booster.predict takes no thread count from the training params: without one, OpenMP's
         # default (every core) competes with the training threads
         threads = next((int(params[n]) for n in _THREADS if params.get(n) is not None), 0)
@@ -306,7 +294,7 @@ def xgb_refit_blockers(params: dict | None = None, config: dict | None = None) -
     booster = learner["gradient_booster"]
     dart = booster.get("dart_train_param", {})  # XGBoost >= 3.4: dropout is a gbtree setting
     if train.get("booster", "gbtree") == "dart" or float(dart.get("rate_drop", 0)) > 0 \
-            or _truthy_str(dart.get("one_drop", "0")):
+            or _truthy(dart.get("one_drop", "0")):
         out.append("dart's dropout rescales trees")
         return out
     if train.get("booster", "gbtree") != "gbtree":
@@ -461,7 +449,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
 
     def _builtin_metrics(self) -> bool:
         learner = self._learner()
-        return bool(learner.get("metrics")) or not _truthy_str(
+        return bool(learner.get("metrics")) or not _truthy(
             learner["learner_train_param"].get("disable_default_eval_metric", "0"))
 
     # -- the refit ----------------------------------------------------------------------------------
@@ -610,10 +598,6 @@ def _round_leaves(before: np.ndarray, after: np.ndarray, grown: Sequence) -> np.
             return None
         out[:, col] = found
     return out
-
-
-def _truthy_str(v: str) -> bool:
-    return str(v).lower() not in ("0", "false", "")
 
 
 def _is_xgb_objective(fobj: Any) -> bool:

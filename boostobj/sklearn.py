@@ -50,7 +50,8 @@ from boostobj.device import normalize_device, resolve_device
 from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
 from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
 from boostobj.model_io import model_outputs, objective_from_record, record_of
-from boostobj.objective import UNBALANCE_KEYS, Objective, _truthy
+from boostobj.frameworks import ALIASES, UNBALANCE_KEYS, _truthy
+from boostobj.objective import Objective
 from boostobj.validation import check_float32_labels
 
 __all__ = ["LGBMClassifier", "LGBMRegressor", "XGBClassifier", "XGBRegressor"]
@@ -610,7 +611,7 @@ class _LGBMMixin:
         extra: dict = {}
         if k > 1 and self.task_ == "regression":
             extra["num_class"] = k
-        if not any(a in self.get_params() for a in ("metric", "metrics", "metric_types")):  # type: ignore[attr-defined]
+        if not any(a in self.get_params() for a in ALIASES["metric"]):  # type: ignore[attr-defined]
             extra["metric"] = "None"  # the stock default (l2 / logloss) does not match our loss
         if "feature_pre_filter" not in self.get_params():  # type: ignore[attr-defined]
             # LightGBM drops the features it cannot split (min_child_samples) and,

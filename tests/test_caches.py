@@ -18,6 +18,7 @@ import xgboost as xgb
 
 import boostobj
 import boostobj.objective as objective_module
+from boostobj import frameworks
 from boostobj import sklearn as bsk
 
 ROUNDS = 8
@@ -258,20 +259,20 @@ def test_xgboost_label_reader_equals_the_public_getters(matrix):
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(300, 3)), rng.normal(size=300) * 1e3
     d = matrix(X, y)
-    view_y, view_w = objective_module._labels_and_weights(d)
-    assert objective_module._xgboost_info_view(d, b"label") is not None  # the fast path, not the fallback
+    view_y, view_w = frameworks._labels_and_weights(d)
+    assert frameworks._xgboost_info_view(d, b"label") is not None  # the fast path, not the fallback
     np.testing.assert_array_equal(view_y, d.get_label())
     assert view_y.dtype == d.get_label().dtype and np.size(view_w) == 0 == np.size(d.get_weight())
     assert not view_y.flags.writeable  # a view of XGBoost's memory: never written to
     # later calls hand out the kept view while XGBoost names the same memory (address and length)
-    assert objective_module._labels_and_weights(d)[0] is view_y
-    assert objective_module._float_info_address(d, b"label")[1] == 300
+    assert frameworks._labels_and_weights(d)[0] is view_y
+    assert frameworks._float_info_address(d, b"label")[1] == 300
     from xgboost.core import _LIB
     assert _LIB.XGDMatrixGetFloatInfo.argtypes is None  # XGBoost's own function object untouched
     np.testing.assert_array_equal(d.get_float_info("label"), y.astype(np.float32))
     d.set_label(y + 1.0)
     d.set_weight(rng.uniform(0.5, 2.0, 300))
-    view_y, view_w = objective_module._labels_and_weights(d)
+    view_y, view_w = frameworks._labels_and_weights(d)
     np.testing.assert_array_equal(view_y, d.get_label())
     np.testing.assert_array_equal(view_w, d.get_weight())
 
@@ -288,7 +289,7 @@ def test_xgboost_training_is_the_same_without_the_fast_label_reader(monkeypatch)
         return xgb.train(params, xgb.DMatrix(X, y, weight=w), 10, obj=obj).predict(xgb.DMatrix(X))
 
     fast = fit()
-    monkeypatch.setattr(objective_module, "_xgboost_info_view", lambda data, field: None)
+    monkeypatch.setattr(frameworks, "_xgboost_info_view", lambda data, field: None)
     np.testing.assert_array_equal(fit(), fast)
 
 

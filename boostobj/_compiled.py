@@ -328,11 +328,9 @@ if numba is not None:
     _SUM = {**_LOOP, "fastmath": _FASTMATH | {"reassoc"}}
 
     # The rows of the residual and the sum of the curvature they write, in one pass, for the
-    # per-round factor (``RowPass.run_summed``): on 200k rows inside training, quantile's call
-    # 0.453 -> 0.414 ms on XGBoost; on 1M rows 2.180 -> 1.885 ms on XGBoost and 2.785 -> 2.333 on
-    # LightGBM (speed_paired_quantile_one_pass_<rows>.md), against a first pass for the sum.
-    # Compiled as the row loops are (no reassociation: it changed quantile's curvature by up to 2
-    # ulp): the sum goes into 16 float64 lanes, one per row of each group of 16, so the loop still
+    # per-round factor (``RowPass.run_summed``): one read of the rows instead of two
+    # (benchmarks/results/speed_paired_quantile_one_pass_<rows>.md). Compiled as the row loops
+    # are (reassociation would change the curvature's last bits): the sum goes into 16 float64 lanes, one per row of each group of 16, so the loop still
     # vectorises; the rows are written as ``_rows_residual`` writes them. ``k`` is None
     # (unweighted) or 1: the round's factor is applied afterwards (``_scale_pair``), the same
     # float32 multiply the rows would have made last.
@@ -388,14 +386,9 @@ if numba is not None:
     # float64 margins (LightGBM's) for rows that arithmetic bounds (Loss.compiled_row_blocks):
     # the same rows in blocks. A loop that loads float64 is vectorised 8 lanes wide, and the
     # row's float32 math with it; the margin converted to float32 a block at a time first (in
-    # L1) lets the row run 16 wide. Rows of the residual stay flat: none is bound by arithmetic
-    # (log_cosh, the heaviest, was no faster blocked inside training). Measured on this AVX-512 VM, 200k rows, one
-    # call in a warm loop: focal 0.38 -> 0.28 ms, the same values bit for bit; inside LightGBM
-    # training (2 threads) focal 0.47-0.54 -> 0.38-0.42 ms, but huber 0.21-0.26 -> 0.27-0.31
-    # (a memory-bound row streams its arrays better in one pass), log_cosh no better. float32
-    # margins keep the flat loops (blocked, 5-10% slower), and so do the curvature sums
-    # (blocked, no faster: quantile's, the one loss that sums, is memory-bound). The inner loops
-    # keep the label check: without it LLVM vectorised focal's rows 25% slower.
+    # L1) lets the row run 16 wide, the same values bit for bit. Rows that memory bounds (the
+    # residual's, and float32 margins) stream their arrays better in one flat pass. The inner
+    # loops keep the label check: without it LLVM vectorised focal's rows worse.
     _BLOCK = 2048
 
     # Each block's slice indexes from 0, so the loops vectorise (an offset index would be

@@ -10,6 +10,18 @@
   their boolean values.
 - ``_refuse_ignored_params``: LightGBM settings that custom objectives
   silently ignore, refused with the fix.
+- ``lightgbm_score_reader``, ``serve_lightgbm_scores``,
+  ``lightgbm_cached_scores``: LightGBM's private per-data-set score cache,
+  which the leaf refit reads and replaces (LightGBM's own cache does not see
+  ``set_leaf_output``).
+
+Elsewhere boostobj reaches into the frameworks twice, both by subclassing:
+the XGBoost leaf refit makes a booster an instance of a subclass that
+intercepts ``update`` and ``predict`` while it trains
+(``leaf_refit.XGBLeafRefit``), and a recorded LightGBM booster one whose
+``save_model`` writes the record (``model_io.RecordedBooster``).
+``tests/test_framework_internals.py`` holds every private name used here to
+the installed versions.
 
 Example
 -------
@@ -183,3 +195,43 @@ def _truthy(v: Any) -> bool:
     if isinstance(v, str):
         return v.strip().lower() in ("true", "1", "yes")
     return bool(v) if isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)) else False
+
+
+# ---- LightGBM's cached scores (the leaf refit's two hooks) -------------------------------------
+_SCORES = "_Booster__inner_predict"  # LightGBM's private reader of its cached scores, per data set
+
+
+def lightgbm_score_reader(booster: Any) -> Any:
+    """LightGBM's private reader of a booster's cached scores (``data_idx=`` keyword), or None."""
+    return getattr(booster, _SCORES, None)
+
+
+def serve_lightgbm_scores(booster: Any, reader: Any) -> None:
+    """Make ``booster``'s own objective and metric calls read their scores from ``reader(data_idx=...)``.
+
+    LightGBM hands its training and validation scores to a callable
+    objective and metric through this reader; the leaf refit keeps the
+    model's true margins (its cache does not see ``set_leaf_output``) and
+    serves them here. ``tests/test_framework_internals.py`` fails where a
+    LightGBM version renames it.
+    """
+    setattr(booster, _SCORES, reader)
+
+
+def lightgbm_cached_scores(booster: Any, data_idx: int, k: int) -> np.ndarray | None:
+    """A copy of LightGBM's cached raw scores of its data set ``data_idx`` as (n, K); None if hidden.
+
+    The same C call as LightGBM's private ``__inner_predict``, into a fresh
+    array (that one reuses one buffer and a per-iteration flag).
+    """
+    try:
+        from lightgbm.basic import _LIB, _safe_call
+
+        n = booster.train_set.num_data() if data_idx == 0 else booster.valid_sets[data_idx - 1].num_data()
+        out = np.empty(n * k, dtype=np.float64)
+        got = ctypes.c_int64(0)
+        _safe_call(_LIB.LGBM_BoosterGetPredict(booster._handle, ctypes.c_int(data_idx), ctypes.byref(got),
+                                               out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+        return out.reshape(k, n).T if got.value == n * k else None  # class-major in LightGBM
+    except Exception:  # a LightGBM whose internals moved: the caller asks pred_leaf instead
+        return None

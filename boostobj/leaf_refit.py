@@ -5,7 +5,7 @@ from its gradients, then sets every leaf to the alpha-quantile of its rows'
 residuals (``RenewTreeOutput`` / ``UpdateTreeLeaf``). A custom objective
 cannot take that step: it hands over gradient and curvature only, and a
 Newton step on the pinball loss's MM curvature moves a tail quantile's
-leaves slowly (issue 10; ``benchmarks/results/leaf_refit.md``). The two
+leaves slowly (``benchmarks/results/leaf_refit.md``). The two
 callbacks here take the step from Python for every loss with
 ``exact_leaf_refit``: ``LeafRefit`` for LightGBM (below) and
 ``XGBLeafRefit`` for XGBoost (its own docstring), both used by the drop-ins.
@@ -61,7 +61,6 @@ True
 
 from __future__ import annotations
 
-import ctypes
 import inspect
 import json
 import warnings
@@ -74,7 +73,8 @@ import xgboost as xgb
 
 from boostobj import _compiled
 from boostobj.losses import Loss
-from boostobj.frameworks import ALIASES, _labels_and_weights, _truthy, param
+from boostobj.frameworks import (ALIASES, _labels_and_weights, _truthy, lightgbm_cached_scores,
+                                 lightgbm_score_reader, param, serve_lightgbm_scores)
 
 __all__ = ["LeafRefit", "XGBLeafRefit", "builtin_metrics", "refit_blockers", "xgb_refit_blockers"]
 
@@ -150,7 +150,7 @@ class LeafRefit:
             raise RuntimeError("a LeafRefit callback serves one training; make a new one per fit")
 
     def _attach(self, booster: lgb.Booster) -> None:
-        cached = getattr(booster, "_Booster__inner_predict", None)
+        cached = lightgbm_score_reader(booster)
         if cached is None:  # a LightGBM whose internals moved: train unrefit, loudly
             warnings.warn("this LightGBM version hides its cached scores; training without the exact "
                           "leaf refit", RuntimeWarning, stacklevel=3)
@@ -167,8 +167,8 @@ class LeafRefit:
         w = booster.train_set.get_weight()
         self.weight = None if w is None or not len(w) else np.asarray(w, dtype=np.float64)
         # LightGBM's own cached scores (unrefit leaves): each round's tree is read off their change
-        self.raw = [_lgb_cached_scores(booster, i, self.k) for i in range(n_sets)]
-        booster._Booster__inner_predict = self._margin  # type: ignore[attr-defined]
+        self.raw = [lightgbm_cached_scores(booster, i, self.k) for i in range(n_sets)]
+        serve_lightgbm_scores(booster, self._margin)
         booster.update = self._update  # type: ignore[method-assign]
 
     def _margin(self, *, data_idx: int) -> np.ndarray:
@@ -197,7 +197,7 @@ class LeafRefit:
                  for j, t in enumerate(info)]
         leaves = []
         for idx, X in enumerate(self.data):
-            now = _lgb_cached_scores(booster, idx, k)
+            now = lightgbm_cached_scores(booster, idx, k)
             found = None if now is None or self.raw[idx] is None else _round_leaves(
                 self.raw[idx], now, [(j, np.arange(len(v)), v) for j, v in enumerate(grown)])
             if found is None:  # not decidable from the cache: ask LightGBM (row by row, raw data)
@@ -236,25 +236,6 @@ def _leaf_targets(loss: Loss, residual: np.ndarray, weight: np.ndarray | None, l
     if cap > 0:
         exact = np.clip(exact, -cap, cap)
     return exact
-
-
-def _lgb_cached_scores(booster: lgb.Booster, data_idx: int, k: int) -> np.ndarray | None:
-    """A copy of LightGBM's cached raw scores of its data set ``data_idx`` as (n, K); None if hidden.
-
-    The same C call as LightGBM's private ``__inner_predict``, into a fresh
-    array (that one reuses one buffer and a per-iteration flag).
-    """
-    try:
-        from lightgbm.basic import _LIB, _safe_call
-
-        n = booster.train_set.num_data() if data_idx == 0 else booster.valid_sets[data_idx - 1].num_data()
-        out = np.empty(n * k, dtype=np.float64)
-        got = ctypes.c_int64(0)
-        _safe_call(_LIB.LGBM_BoosterGetPredict(booster._handle, ctypes.c_int(data_idx), ctypes.byref(got),
-                                               out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
-        return out.reshape(k, n).T if got.value == n * k else None  # class-major in LightGBM
-    except Exception:  # a LightGBM whose internals moved: the caller asks pred_leaf instead
-        return None
 
 
 # ---- XGBoost ------------------------------------------------------------------------------------

@@ -251,10 +251,7 @@ class Loss:
         (focal; for rows of the margin, not ``float64_margin = "residual"``).
         float64 margins are then converted to float32 a block at a
         time, so the row vectorises 16 lanes wide instead of 8. Rows that
-        memory bounds stay in one streaming pass, which inside LightGBM
-        training was faster for them (200k rows, 2 threads: huber 0.21-0.26
-        ms per call in one pass against 0.27-0.31 blocked; focal 0.47-0.54
-        against 0.38-0.42).
+        memory bounds stay in one streaming pass, which is faster for them.
     exact_leaf_refit : bool
         True where ``leaf_values`` gives each leaf's exact loss-optimal value
         from its rows' residuals. The drop-ins then grow each tree
@@ -788,13 +785,8 @@ class Quantile(Loss):
         leaves. ``refit_prior=0`` refits every leaf to its exact quantile, as
         LightGBM's built-in does. The default 0.5 was chosen on sinc, Friedman
         #1, diabetes and the heteroscedastic data (not on engel or randhie)
-        against 0.25 and 1 and against a prior on every leaf, W / (W + c N),
-        which was worse on LightGBM. Measured with it
-        (``benchmarks/results/quality_quantile_xgb<version>.md``: 9 levels, 6
-        data sets, labels x1 and x1000, 5 seeds), rows meeting issue 10's goal
-        against the best compared model went from 68 to 80 (XGBoost) and 68
-        to 76 (LightGBM) of 108 on the XGBoost 3.2.0 stack, 56 to 62 and 64 to
-        68 on the 3.4.1 stack.
+        against 0.25 and 1 and against a prior on every leaf, W / (W + c N);
+        its effect is in ``benchmarks/results/quality_quantile_xgb<version>.md``.
         """
         alpha = float(self._alphas[k])
         if self.refit_prior == 0:
@@ -915,8 +907,8 @@ class QuantileRefitGrowth(Quantile):
                          _guard_floor(xp, m.dtype))
         return g, _floor(xp, eps / (eps + xp.abs(r)))
 
-    # The drop-ins' default quantile objective, so a hot path (at 1M rows the reference kernel
-    # cost ~5 ms a round, a third of LightGBM's own tree): Quantile's kernels with this curvature.
+    # The drop-ins' default quantile objective, so a hot path (the reference kernel cost a
+    # third of LightGBM's own tree at 1M rows): Quantile's kernels with this curvature.
     def _eps32(self, scale):
         # the reference's float32 epsilon: the guard times the scale in float64, then rounded
         return max(np.float32(self.REFIT_GUARD * float(scale)), _F32_SQRT_TINY)

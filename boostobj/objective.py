@@ -131,20 +131,11 @@ class _StaleLabels(Exception):
     """The dataset's labels are no longer those of the state the call was given."""
 
 
-
-
-# Rows per block in the NumPy hot path. With the in-place kernels the size
-# hardly matters (200k rows, caches evicted before each call, huber / focal /
-# exponential / log_cosh ms per call: 16K 0.76/1.62/0.76/0.88, 32K
-# 0.66/1.52/0.70/0.78, 64K 0.62/1.69/0.77/0.73, 128K 0.64/1.64/0.68/0.74);
-# the reference kernels' temporaries (losses without an in-place kernel)
-# need blocks of at least 64K rows (4K blocks were 2.3x slower than 128K).
+# Rows per block in the NumPy hot path: small enough to stay in cache, large enough that the
+# reference kernels' per-block temporaries cost little (smaller blocks made them slower).
 _BLOCK_ROWS = 65536
-# Threads for the blocks. One by default: inside training the framework's
-# OpenMP threads still hold the cores, and on a loaded 2-core machine a pool
-# of 2 made one call 3-6x slower (huber, 200k float32 rows, process CPU time:
-# 0.53 ms on one thread, 3.3 ms on two; a microbenchmark run while working on
-# issue 13, not a committed result). BOOSTOBJ_THREADS=N opts in.
+# Threads for the blocks. One by default: inside training the framework's OpenMP threads
+# still hold the cores, and a second pool thread competes with them. BOOSTOBJ_THREADS=N opts in.
 _POOL_THREADS = max(1, int(os.environ.get("BOOSTOBJ_THREADS", "1")))
 _POOL: ThreadPoolExecutor | None = None
 
@@ -159,10 +150,9 @@ def _raise_malloc_threshold() -> None:
     ``numpy_kernel``, and ``grad_hess`` on float64 margins) make temporaries
     of a block each, 256 KB (float32) or 512 KB (float64) for 64K rows, just
     at the threshold their own frees set: each is mapped, faulted in and
-    unmapped anew, which made those kernels 3-5x slower (measured with 128K
-    blocks: exponential 1.2 ms of CPU against 0.23 ms; focal 5.3 against 1.8). Freeing one 16 MB buffer
-    raises the threshold the way any large free in the process does; other
-    allocators ignore it.
+    unmapped anew, which made those kernels several times slower. Freeing one
+    16 MB buffer raises the threshold the way any large free in the process
+    does; other allocators ignore it.
     """
     buf = np.empty(16 << 20, np.uint8)  # untouched: no page is faulted in
     del buf
@@ -200,17 +190,11 @@ _STALL_ROWS = 20000
 # Array states kept per objective: a training set, a few eval sets, init_score calls.
 _ARRAY_STATES = 8
 
-# Output pairs each thread cycles through per dataset, one per call. The
-# framework's threads read the gradient arrays we return (LightGBM's in place,
-# XGBoost's to copy them); writing the same pair again next round first takes
-# those cache lines back from the other core. Measured inside LightGBM
-# training on 2 threads (exponential, this 2-core VM, 4-7 minutes of
-# interleaved trainings): at 200k rows, in the VM's slow phases, 0.92 ms per
-# call with one pair against 0.47 / 0.30 / 0.28 ms with 2 / 3 / 4 (0.26 ms in
-# either case otherwise); at 1M rows 3.2 ms against 0.98 ms with 2 or more.
+# Output pairs each thread cycles through per dataset, one per call. The framework's threads
+# read the gradient arrays we return; writing the same pair again next round would first take
+# those cache lines back from the other core.
 _OUTPUT_RING = 4
-# Above this for the whole ring, 2 pairs: bounded memory (at 1M rows two pairs measured as
-# fast as four; at 200k, in the slow phases, four were faster).
+# Above this for the whole ring, 2 pairs: bounded memory, where two are as fast as four.
 _OUTPUT_RING_BYTES = 128 << 20
 
 

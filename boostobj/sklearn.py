@@ -93,8 +93,12 @@ def _check_lengths(X: Any, y: Any, kwargs: dict) -> None:
                              "they must have one label per row")
 
 
-def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | None = None) -> None:
-    """Errors that must name their cause before the objective or the framework sees the data."""
+def _check_fit_inputs(y: Any, sample_weight: Any, X: Any = None, kwargs: dict | None = None,
+                      estimator: Any = None, obj: Objective | None = None) -> None:
+    """Errors that must name their cause before the objective or the framework sees the data
+    (with ``estimator`` and ``obj``: also a loss in the wrong kind of estimator)."""
+    if estimator is not None and obj is not None:
+        _check_task(estimator, obj)
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None")
     if X is not None:
@@ -378,8 +382,7 @@ class XGBRegressor(_XGBMixin, xgb.XGBRegressor):
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        _check_fit_inputs(y, sample_weight, X, kwargs)
-        _check_task(self, obj)
+        _check_fit_inputs(y, sample_weight, X, kwargs, estimator=self, obj=obj)
         check_float32_labels(y)
         sample_weight = self._boostobj_weights(obj, y, y, obj.n_outputs(), sample_weight)
         # weights as given: lambda and min_child_weight count weight, so a weight of 2 is two rows
@@ -440,8 +443,7 @@ class XGBClassifier(_XGBMixin, xgb.XGBClassifier):
         obj = _ours(self.objective)
         if obj is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        _check_fit_inputs(y, sample_weight, X, kwargs)
-        _check_task(self, obj)
+        _check_fit_inputs(y, sample_weight, X, kwargs, estimator=self, obj=obj)
         _check_class_labels(y)
         # like LightGBM and scikit-learn, take any labels and train on 0..K-1
         encoder = _label_encoder(y)
@@ -564,8 +566,7 @@ class _LGBMMixin:
 
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
-        _check_fit_inputs(y, sample_weight, X, kwargs)
-        _check_task(self, obj)
+        _check_fit_inputs(y, sample_weight, X, kwargs, estimator=self, obj=obj)
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)
         params = self.get_params()  # type: ignore[attr-defined]

@@ -1,0 +1,73 @@
+"""Every private framework name boostobj uses, held to the installed XGBoost and LightGBM.
+
+boostobj reaches into the frameworks in a few documented places
+(``boostobj.frameworks``); each has a public fallback that is slower or
+does less, so a renamed internal would not crash, it would quietly lose the
+fast path or the refit. These tests fail instead, naming the internal.
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import xgboost as xgb
+
+import boostobj
+from boostobj import frameworks
+from boostobj.model_io import RecordedBooster
+
+
+def _lgb_booster(n=200):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(n, 2)), rng.normal(size=n)
+    train = lgb.Dataset(X, y, free_raw_data=False)
+    valid = lgb.Dataset(X[:50], y[:50], reference=train)
+    booster = lgb.Booster({"objective": "l2", "verbose": -1}, train)
+    booster.add_valid(valid, "valid")
+    booster.update()
+    return booster, X, y
+
+
+def test_lightgbm_score_cache_reader_exists_and_reads_the_training_scores():
+    booster, X, _ = _lgb_booster()
+    reader = frameworks.lightgbm_score_reader(booster)
+    assert reader is not None, "LightGBM renamed Booster.__inner_predict: the leaf refit would be off"
+    np.testing.assert_allclose(reader(data_idx=0), booster.predict(X, raw_score=True), rtol=1e-12)
+
+
+def test_lightgbm_cached_scores_match_the_model_for_every_data_set():
+    booster, X, _ = _lgb_booster()
+    for idx, rows in ((0, X), (1, X[:50])):
+        scores = frameworks.lightgbm_cached_scores(booster, idx, 1)
+        assert scores is not None, "LGBM_BoosterGetPredict moved: the refit would re-predict every round"
+        np.testing.assert_allclose(scores[:, 0], booster.predict(rows, raw_score=True), rtol=1e-12)
+
+
+def test_serving_scores_reaches_lightgbms_objective_calls():
+    booster, _, y = _lgb_booster()
+    served = np.full(len(y), 123.0)
+    seen = []
+    frameworks.serve_lightgbm_scores(booster, lambda *, data_idx: served)
+
+    def fobj(preds, data):
+        seen.append(np.array(preds))
+        return preds - data.get_label(), np.ones_like(preds)
+
+    booster.update(fobj=fobj)
+    assert seen and np.array_equal(seen[0], served)
+
+
+def test_xgboost_label_view_reads_xgboosts_own_memory():
+    y = np.arange(50.0)
+    d = xgb.DMatrix(np.zeros((50, 1)), y, weight=np.ones(50))
+    view = frameworks._xgboost_info_view(d, b"label")
+    assert view is not None, "XGDMatrixGetFloatInfo moved: every call would copy the labels"
+    np.testing.assert_array_equal(view, y.astype(np.float32))
+
+
+def test_recorded_lightgbm_booster_keeps_lightgbms_layout():
+    booster, X, _ = _lgb_booster()
+    before = booster.predict(X)
+    recorded = boostobj.huber().record(booster, lgb.Dataset(X, np.zeros(len(X))).construct())
+    assert type(recorded) is RecordedBooster and recorded is booster
+    np.testing.assert_allclose(recorded.predict(X), before)

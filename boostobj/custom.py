@@ -9,20 +9,20 @@ scale, label checks, model files (through a factory decorated with
 
 Example
 -------
-A Cauchy (Lorentzian) loss, robust and not convex, with the majorizing
+A Lorentzian (Cauchy) loss, robust and not convex, with the majorizing
 curvature gradient / residual:
 
 >>> import numpy as np, boostobj
 >>> @boostobj.register
-... def cauchy(c: float = 1.0) -> boostobj.Objective:
+... def lorentzian(c: float = 1.0) -> boostobj.Objective:
 ...     return boostobj.custom(
-...         "cauchy",
+...         "lorentzian",
 ...         loss=lambda y, m: 0.5 * c**2 * np.log1p(((y - m) / c) ** 2),
 ...         gradient=lambda y, m: (m - y) / (1.0 + ((y - m) / c) ** 2),
 ...         curvature="mm", params={"c": c})
->>> obj = cauchy(2.0)
+>>> obj = lorentzian(2.0)
 >>> obj
-boostobj.cauchy(c=2.0)
+boostobj.lorentzian(c=2.0)
 >>> y = np.array([0.0, 1.0, 2.0, 50.0])   # one outlier
 >>> round(obj.init_score(y), 2)            # near the bulk, not the mean (13.25)
 1.04

@@ -101,8 +101,8 @@ def huber(delta: float = 1.0) -> Objective:
 
     ``delta`` in [1.18e-38, 3.4e38], the normal float32 numbers: the
     kernels clip residuals to it and divide by it in float32. A delta
-    far below the labels' typical residual (1e-6 of it or less) leaves
-    every curvature at its floor: training then warns
+    below the curvature floor's share of the labels' typical residual
+    (1e-16 of it) leaves every curvature at the floor: training then warns
     (``StalledFitWarning``) instead of silently not moving.
 
     >>> import numpy as np, boostobj

@@ -293,12 +293,8 @@ if numba is not None:
 
     @_overload(_finite32, inline="always")
     def _finite32_impl(x):
-        if isinstance(x, _types.Float) and x.bitwidth == 32:  # compared in float32: no widening
-            def impl(x):
-                return min(max(x, -_F32_MAX), _F32_MAX)
-        else:  # rounded first, then clipped in float32 (twice the lanes of a float64 compare)
-            def impl(x):
-                return min(max(f32(x), -_F32_MAX), _F32_MAX)
+        def impl(x):  # rounded first, then clipped in float32 (twice the lanes of a float64 compare)
+            return min(max(f32(x), -_F32_MAX), _F32_MAX)
         return impl
 
     # Two loops, not one with a flag: a branch per row around a large inlined

@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from boostobj.link import IdentityLink, LogitLink, LogLink
-from boostobj.losses import CURVATURE_FLOOR, Loss, abs_residuals, first_positive, weighted_quantile
+from boostobj.losses import CURVATURE_FLOOR, Loss, weighted_quantile
 from boostobj.objective import Objective
 from boostobj.registry import FACTORIES
 
@@ -203,14 +203,8 @@ class CustomLoss(Loss):
         return float(np.min(y)), float(np.max(y))
 
     def label_scale(self, y: np.ndarray, w: np.ndarray | None, init: np.ndarray) -> np.ndarray:
-        """Typical |y - prediction at the start| on the target scale (the base rule on the link's inverse)."""
-        if self.task != "regression":
-            return np.ones(np.shape(init))
-        c = float(self.link.inverse(np.asarray([float(init)]))[0])
-        r = abs_residuals(y, c)
-        return np.asarray(first_positive(lambda: float(weighted_quantile(r, w, 0.5)),
-                                         lambda: float(np.average(r, weights=w)),
-                                         lambda: float(np.average(np.abs(y), weights=w))))
+        """The base rule (residuals on the target scale, through ``target_of``); 1 for a binary loss."""
+        return np.ones(np.shape(init)) if self.task != "regression" else super().label_scale(y, w, init)
 
     def typical_curvature(self, init: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """The curvature at the start margin for a label one scale above the start's prediction."""

@@ -48,7 +48,7 @@ from boostobj import _compiled
 from boostobj._array import is_numpy, namespace
 from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
 from boostobj import model_io
-from boostobj.frameworks import UNBALANCE_KEYS, _labels_and_weights, _refuse_ignored_params, _truthy  # noqa: F401
+from boostobj.frameworks import _labels_and_weights, _refuse_ignored_params
 from boostobj.exceptions import StalledFitWarning, StartValueWarning
 from boostobj.losses import _F32_MAX, Loss
 from boostobj.registry import qualified_name
@@ -744,9 +744,7 @@ class Objective:
     def _framework_call(self, state: _DataState, margin: Any, host_only: bool,
                         y_now: np.ndarray | None) -> tuple[Array, Array]:
         if not state.warned and y_now is None:
-            state.warned = True
-            self._warn_if_bad_start(state, margin)
-            self._warn_if_stalled(state, host_only)
+            self._warn_once(state, margin, host_only)
         plan = state.plan()
         if plan is not None and plan.fits(margin, y_now) and (self.device == "cpu" or host_only
                                                             or self._gpu is None):
@@ -770,9 +768,7 @@ class Objective:
                 and margin.dtype in (np.float32, np.float64) and margin.flags.c_contiguous):
             plan.bind(margin, y_now)  # built by this call: later rounds with this layout reuse it
         if not state.warned:  # the labels are checked now: the state is this dataset's
-            state.warned = True
-            self._warn_if_bad_start(state, margin)
-            self._warn_if_stalled(state, host_only)
+            self._warn_once(state, margin, host_only)
         return self._per_round(state, g, h, host_only, sums)
 
     def _per_round(self, state: _DataState, g: Array, h: Array, lightgbm: bool,
@@ -986,12 +982,30 @@ class Objective:
         """e with the loss at the start times 10^e in [1, 10) where that loss is below 0.01, else 0."""
         unit = getattr(state, "metric_unit", None)
         if unit is None:
-            init = state.init
-            start = np.broadcast_to(init, (state.y.shape[0],) + np.shape(init))
-            at_start = self._loss_value(state, np.ascontiguousarray(start))
+            t, m, w = self._start_sample(state)  # its order of magnitude is all the unit needs
+            per = self.base_loss.point_loss(np, t, m, state.scale)
+            with np.errstate(over="ignore"):
+                at_start = float(np.average(np.sum(per, axis=1) if per.ndim == 2 else per, weights=w))
             unit = int(-math.floor(math.log10(at_start))) if 0 < at_start < 1e-2 else 0
             state.metric_unit = unit
         return unit
+
+    def _start_sample(self, state: _DataState) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(encoded labels, start margins, weights) of every k-th row, at most ``_STALL_ROWS`` of them.
+
+        For the one-off checks at a dataset's first call: no full-length copy is made or kept.
+        """
+        rows = slice(None, None, max(1, state.y.shape[0] // _STALL_ROWS))
+        y = state.y[rows]
+        init = np.ascontiguousarray(np.broadcast_to(state.init, (len(y),) + np.shape(state.init)))
+        return (self.base_loss.encode_labels(np, y, state.n_outputs), _flat(init),
+                None if state.w is None else state.w[rows])
+
+    def _warn_once(self, state: _DataState, margin: Any, lightgbm: bool) -> None:
+        """The first framework call on a dataset: a far start, or a setting that cannot move the model."""
+        state.warned = True
+        self._warn_if_bad_start(state, margin)
+        self._warn_if_stalled(state, lightgbm)
 
     def _warn_if_stalled(self, state: _DataState, lightgbm: bool) -> None:
         """Warn once per dataset where a valid setting cannot move the model from its start.
@@ -1004,18 +1018,17 @@ class Objective:
         """
         loss = self.base_loss
         reason = loss.stall_reason(state.y, state.w)
-        if reason is None and loss.task != "regression" and len(np.unique(state.y)) < 2:
+        if reason is None and loss.task != "regression" and np.all(state.y == state.y[0]):
             return  # one class: the start is the whole answer, nothing to move towards
         if reason is None:
             n = state.y.shape[0]
-            rows = slice(None, None, max(1, n // _STALL_ROWS))
-            init = np.broadcast_to(state.init, (len(state.y[rows]),) + np.shape(state.init))
-            t, w = state.encoded(np, np.float64, normalized=True)
+            t, m, w = self._start_sample(state)
             with np.errstate(over="ignore", under="ignore"):
-                g, h = loss.grad_curvature(np, t[rows], _flat(np.ascontiguousarray(init)), state.scale)
-                if w is not None:
-                    wr = w[rows] if np.ndim(w) and np.shape(w)[0] == n else w
-                    g, h = g * wr, h * wr
+                g, h = loss.grad_curvature(np, t, m, state.scale)
+                # as the framework gets them: times the weights and the fixed normalisation
+                wr = np.ones(len(m)) if w is None else w
+                wr = (wr[:, None] if g.ndim == 2 else wr) * state.factor()
+                g, h = g * wr, h * wr
             h = np.maximum(h, 1e-300)
             # rows with a gradient: a row sitting at a kink (the hinge's) has none and its own curvature
             steps = np.where(g != 0, np.abs(g) / h, np.nan)
@@ -1023,7 +1036,7 @@ class Objective:
                 warnings.simplefilter("ignore", RuntimeWarning)  # an output without any gradient
                 typical = np.nan_to_num(np.nanmedian(steps, axis=0), nan=np.inf)
             reference = state.scale if loss.task == "regression" else 1.0
-            total = np.sum(h, axis=0) * (n / len(state.y[rows]))
+            total = np.sum(h, axis=0) * (n / len(m))
             if loss.normalize_per_round:  # the framework paths rescale it to one per unit of weight
                 total = np.full(np.shape(total), state.weight_total())
             need, setting = (2e-3, "min_sum_hessian_in_leaf=1e-3 (LightGBM's default)") if lightgbm else \

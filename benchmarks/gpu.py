@@ -29,7 +29,7 @@ usable GPU it stops with a message (exit status 2); ``--allow-cpu`` runs the
 same code on the CPU as a smoke test (small ``--rows``; nothing is written
 unless ``--out`` is given).
 
-Run: ``python benchmarks/gpu.py`` (defaults: 1M and 10M rows x 20 float32
+Run: ``python -m benchmarks.gpu`` (defaults: 1M and 10M rows x 20 float32
 features, depth 6 / 63 leaves, 50 rounds, best of 2).
 """
 
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
                 "boostobj starts from obj.init_score(y)")
     report = "\n".join([
         "# GPU training time: built-in objective vs boostobj (NumPy / CuPy gradients)", "",
-        "`" + " ".join(["python benchmarks/gpu.py", *(sys.argv[1:] if argv is None else argv)]) + "`",
+        "`" + " ".join(["python -m benchmarks.gpu", *(sys.argv[1:] if argv is None else argv)]) + "`",
         "", environment(cupy), "", cuda_line, "", settings, "", table(rows), "",
         f"Goal: boostobj with CuPy <= {GOAL}x the built-in (XGBoost). grad+hess: one objective "
         "call on all rows (host margin in, gradients out), best of 5.", ""])

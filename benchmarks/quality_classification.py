@@ -15,7 +15,7 @@ Each cell is the mean over seeds (random train/test splits or fresh draws)
 and folds; the ratio column is the mean of the per-seed ratios. Data are
 scikit-learn's bundled sets (no download) and generated ones. Run by hand:
 
-    PYTHONPATH=. /tmp/v312/bin/python benchmarks/quality_classification.py [--seeds 5] [--quick]
+    PYTHONPATH=. /tmp/v312/bin/python -m benchmarks.quality_classification [--seeds 5] [--quick]
 """
 
 from __future__ import annotations

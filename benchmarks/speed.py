@@ -2,8 +2,8 @@
 
 Run by hand (not in CI):
 
-    python benchmarks/speed.py                      # 200k and 1M rows, 2 threads and 1
-    python benchmarks/speed.py --rows 200000 --threads 2 --reps 7 --out speed-200k
+    python -m benchmarks.speed                      # 200k and 1M rows, 2 threads and 1
+    python -m benchmarks.speed --rows 200000 --threads 2 --reps 7 --out speed-200k
 
 For each framework, loss and thread count, on n x 20 float32 data (XGBoost
 hist depth 6, LightGBM 63 leaves, ``--rounds`` rounds), one dataset object
@@ -418,7 +418,7 @@ def main() -> None:
         (RESULTS / f"{args.out}.md").write_text(render(saved["rows"], saved["eval_set"], saved["meta"]))
         return
     meta = {
-        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
+        "command": "python -m benchmarks.speed " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(), "xgboost": xgb.__version__, "lightgbm": lgb.__version__,
         "numpy": np.__version__, "rounds": args.rounds, "reps": args.reps,

@@ -18,7 +18,7 @@ Changes:
 - ``plain_rows``: rows without weights, in a round of factor 1, skip the
   multiplies by 1 (``RowPass._plain``, ``_compiled._weigh``).
 
-    python benchmarks/speed_inprocess.py compared_labels --cycles 12 --out speed_inprocess_compared_labels
+    python -m benchmarks.speed_inprocess compared_labels --cycles 12 --out speed_inprocess_compared_labels
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import numpy as np
 import xgboost as xgb
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 import boostobj  # noqa: E402
 from boostobj import _compiled  # noqa: E402
 from boostobj import objective as objective_module  # noqa: E402
@@ -160,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")  # the frameworks' chatter, not ours to judge here
     data = run(args.change, args.rows, args.threads, args.rounds, args.cycles)
-    meta = {"command": "python benchmarks/speed_inprocess.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    meta = {"command": "python -m benchmarks.speed_inprocess " + " ".join(sys.argv[1:] if argv is None else argv),
             "change": args.change, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "python": platform.python_version(), "xgboost": xgb.__version__, "lightgbm": lgb.__version__,
             "rows": args.rows, "threads": args.threads, "rounds": args.rounds, "cycles": args.cycles,

@@ -3,7 +3,7 @@
 Run by hand (not in CI):
 
     git worktree add /tmp/before <rev>
-    python benchmarks/speed_paired.py --a /tmp/before --b . --rows 200000 --threads 2 --cycles 4 \\
+    python -m benchmarks.speed_paired --a /tmp/before --b . --rows 200000 --threads 2 --cycles 4 \\
         --out speed_paired_focal_200k
 
 ``speed.py`` measures one checkout per run. This 2-core VM's speed drifts in
@@ -37,8 +37,10 @@ RESULTS = HERE / "results"
 
 def measure(rows: int, threads: int, rounds: int, frameworks: list[str], losses: list[str]) -> dict:
     """Median per-call ms (rounds after the first) of each framework x loss: the worker's job."""
+    # speed.py by its own name, after the checkout under test (first on PYTHONPATH): the
+    # checkout's boostobj is measured, with this tree's data, runners and timer
     sys.path.insert(1, str(HERE))
-    import speed  # its data, runners and timer, with whichever boostobj is first on sys.path
+    import speed
 
     X, y_reg, y_bin = speed.make_data(rows)
     out = {}
@@ -140,7 +142,7 @@ def main() -> None:
             print(f"cycle {cycle + 1}/{args.cycles} {side}: "
                   + ", ".join(f"{k} {v:.3f}" for k, v in results[side][-1].items()), flush=True)
     meta = {
-        "command": "python benchmarks/speed_paired.py " + " ".join(sys.argv[1:]),
+        "command": "python -m benchmarks.speed_paired " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
         "xgboost": xgb.__version__, "lightgbm": lgb.__version__, "rows": args.rows, "threads": args.threads,
         "rounds": args.rounds, "cycles": args.cycles, "order": args.order, "a": str(args.a), "b": str(args.b),

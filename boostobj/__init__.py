@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from boostobj.check import LossCheckError, check_loss
+from boostobj.custom import custom
+from boostobj.intervals import IntervalRegressor
 from boostobj.losses import (
     Expectile,
     Exponential,
@@ -29,17 +32,14 @@ from boostobj.losses import (
     Hinge,
     Huber,
     LogCosh,
+    Loss,
     ModifiedHuber,
     Quantile,
     SquaredError,
 )
-from boostobj.losses import Loss
+from boostobj.model_io import objective_of
 from boostobj.objective import Metric, Objective, StalledFitWarning, StartValueWarning
 from boostobj.registry import register
-from boostobj.custom import custom
-from boostobj.check import LossCheckError, check_loss
-from boostobj.intervals import IntervalRegressor
-from boostobj.model_io import objective_of
 
 __version__ = "0.1.0"
 

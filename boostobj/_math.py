@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 Array = Any
+
+# float32's largest value: the frameworks' gradients are float32, so outputs saturate here
+F32_MAX = np.float32(np.finfo(np.float32).max)
 
 
 def softplus(xp: Any, x: Array) -> Array:

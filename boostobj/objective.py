@@ -44,15 +44,15 @@ from typing import Any
 
 import numpy as np
 
-from boostobj import _compiled
+from boostobj import _compiled, model_io
 from boostobj._array import is_numpy, namespace
+from boostobj._math import F32_MAX as _F32_MAX
 from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
-from boostobj import model_io
-from boostobj.frameworks import _labels_and_weights, _refuse_ignored_params
 from boostobj.exceptions import StalledFitWarning, StartValueWarning
-from boostobj.losses import _F32_MAX, Loss
+from boostobj.frameworks import _labels_and_weights, _refuse_ignored_params
+from boostobj.losses import Loss
 from boostobj.registry import qualified_name
-from boostobj.validation import _as_float_1d, _check_user_weights, _check_weights, check_float32_labels
+from boostobj.validation import _as_float_1d, _check_user_weights, _check_weights
 
 Array = Any
 _UNSET: Any = object()
@@ -146,8 +146,8 @@ def _raise_malloc_threshold() -> None:
     glibc serves allocations at or above its mmap threshold (128 KB, raised
     to the size of the largest mmapped block freed so far, up to 32 MB) with
     fresh zero-filled pages, page-faulted in on first touch and unmapped on
-    free. The reference kernels (losses without an in-place
-    ``numpy_kernel``, and ``grad_hess`` on float64 margins) make temporaries
+    free. The reference kernels (without numba, or for losses without a
+    compiled row, and ``grad_hess`` on float64 margins) make temporaries
     of a block each, 256 KB (float32) or 512 KB (float64) for 64K rows, just
     at the threshold their own frees set: each is mapped, faulted in and
     unmapped anew, which made those kernels several times slower. Freeing one
@@ -162,19 +162,6 @@ _raise_malloc_threshold()
 
 
 _POOL_LOCK = threading.Lock()
-
-# Work arrays of the in-place kernels: per thread, one block long, reused.
-_SCRATCH_ARRAYS = 7  # six for the kernel, one for a cast margin
-_scratch_local = threading.local()
-
-
-def _scratch(step: int, rows: int) -> list[np.ndarray]:
-    """This thread's float32 work arrays for a block of ``rows`` (<= ``step``) rows."""
-    arrays = getattr(_scratch_local, "arrays", None)
-    if arrays is None or arrays[0].shape[0] < step:
-        arrays = _scratch_local.arrays = [np.empty(step, np.float32) for _ in range(_SCRATCH_ARRAYS)]
-    return [a[:rows] for a in arrays]
-
 
 def _pool() -> ThreadPoolExecutor:
     global _POOL
@@ -528,6 +515,33 @@ class Objective:
         """
         return Objective(self.base_loss, self.factory, (init_score, label_scale), self.device)
 
+    def leaf_refit(self) -> Any:
+        """The exact leaf refit for ``xgb.train`` and ``lgb.train``: a callback to pass in ``callbacks``.
+
+        Keep this objective as ``obj=`` (XGBoost) or ``params["objective"]``
+        (LightGBM): the callback grows each tree with the refit's growth loss
+        and sets every leaf to its rows' exact optimum (the weighted quantile
+        of their residuals for ``quantile``), as LightGBM's own quantile
+        objective does and as the ``boostobj.sklearn`` drop-ins do by
+        default. A new callback per training; ``ValueError`` for a loss
+        without an exact refit. See ``boostobj.leaf_refit.RefitCallback``.
+
+        Example
+        -------
+        >>> import numpy as np, lightgbm as lgb, boostobj
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 2)); y = X[:, 0] + rng.lognormal(size=300)
+        >>> obj = boostobj.quantile(0.05)
+        >>> train = obj.dataset(X, y)
+        >>> m = obj.record(lgb.train({"objective": obj, "verbose": -1}, train, 20,
+        ...                          callbacks=[obj.leaf_refit()]), train)
+        >>> bool(np.mean(y < m.predict(X)) < 0.1)
+        True
+        """
+        from boostobj.leaf_refit import RefitCallback  # the refit sits above the adapter
+
+        return RefitCallback(self)
+
     def with_loss(self, loss: Loss) -> "Objective":
         """A copy with another loss and this one's factory name, pinned start and device.
 
@@ -843,12 +857,11 @@ class Objective:
         """The kernel over row blocks that fit in cache, written into the outputs.
 
         Where the result is float32 (the frameworks' dtype: ``reuse``, or a
-        float32 margin) each block goes through ``Loss.numpy_kernel``: in
-        place, into per-thread float32 work arrays of one block, so one call
-        allocates nothing and every pass stays in the core's cache (whole
-        arrays of a few MB were page-faulted in afresh on every call and
-        evicted the framework's data). Float64 margins (LightGBM's) are used
-        as ``Loss.float64_margin`` allows. For the frameworks the float32
+        float32 margin) and the loss has a compiled row, one compiled pass
+        writes the outputs (``_compiled_grad_hess``); otherwise each block
+        runs the reference kernel in float32 (``_reference_block``), blocks
+        small enough that every pass stays in the core's cache. Float64
+        margins (LightGBM's) are used as ``Loss.float64_margin`` allows. For the frameworks the float32
         outputs are reused across rounds (one pair per thread): they copy
         gradients in at once. Float64 results (``grad_hess`` on float64
         margins) run the reference kernel per block. With ``sums`` (a list,
@@ -875,7 +888,7 @@ class Objective:
             g_out, h_out = np.empty(m.shape, dtype), np.empty(m.shape, dtype)
         kernel, scale = loss.grad_curvature, state.scale
         per_row = w is not None and state.w is not None  # else a broadcast factor (or nothing)
-        compiled = fast and m.ndim == 1 and _compiled.ENABLED and loss.compiled_row is not None
+        compiled = fast and m.ndim == 1 and loss.compiled_row is not None and _compiled.available()
         params = loss.row_params(scale) if compiled else None
         if params is not None:
             self._compiled_grad_hess(state, m, w if per_row else None,
@@ -896,13 +909,7 @@ class Objective:
         def _block(index: int, rows: slice) -> None:
             g, h = g_out[rows], h_out[rows]
             if fast:
-                work = _scratch(step, g.shape[0])
-                mr = m[rows]
-                if mode == "float32" and m.ndim == 1:  # cast once: mixed-dtype loops are 2x slower
-                    mr = work.pop()
-                    # clipped: a float64 margin beyond float32's range is its largest, not inf
-                    np.clip(m[rows], -_F32_MAX, _F32_MAX, out=mr, casting="same_kind")
-                loss.numpy_kernel(t[rows], mr, scale, g, h, work)
+                _reference_block(loss, mode, t[rows], m[rows], scale, g, h)
                 # a residual or margin beyond float32's range overflows a gradient: its largest
                 # value instead, before a weight of 0 could make inf a NaN
                 np.clip(g, -top, top, out=g)
@@ -1167,6 +1174,25 @@ class Objective:
 # Per-round factors outside this range (margins 1e6 label scales off, weights
 # spanning many decades) could overflow float32 or underflow a curvature to 0.
 _ROUND_FACTOR_RANGE = (1e-6, 1e6)
+
+
+def _reference_block(loss: Loss, mode: str, t: np.ndarray, m: np.ndarray, scale: Any,
+                     g: np.ndarray, h: np.ndarray) -> None:
+    """Write one block's (gradient, curvature) from the reference kernel into the float32 ``g``, ``h``.
+
+    ``mode`` is ``Loss.float64_margin`` for a float64 margin ("exact" for a
+    float32 one): "residual" runs the kernel in float32 on ``(t - m, 0)``,
+    the residual formed in the margin's precision; "float32" on the margin
+    rounded (and clipped) into float32's range.
+    """
+    if mode == "residual" and m.dtype != np.float32:
+        gg, hh = loss.grad_curvature(np, (t - m).astype(np.float32), np.float32(0.0), scale)
+    else:
+        if m.dtype != np.float32:  # a float64 margin beyond float32's range is its largest, not inf
+            m = np.clip(m, -_F32_MAX, _F32_MAX).astype(np.float32)
+        gg, hh = loss.grad_curvature(np, t, m, scale)
+    np.copyto(g, gg, casting="same_kind")
+    np.copyto(h, hh, casting="same_kind")
 
 
 def _rounded(a: Any) -> Any:

@@ -38,19 +38,18 @@ True
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
-import warnings
-
 from boostobj.device import normalize_device, resolve_device
-from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
-from boostobj.model_io import attach, bake_start as _bake_init_score, classes_from_record, make_record
-from boostobj.model_io import model_outputs, objective_from_record, record_of
 from boostobj.frameworks import ALIASES, UNBALANCE_KEYS, _truthy
+from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
+from boostobj.model_io import attach, classes_from_record, make_record, model_outputs, objective_from_record, record_of
+from boostobj.model_io import bake_start as _bake_init_score
 from boostobj.objective import Objective
 from boostobj.validation import check_float32_labels
 

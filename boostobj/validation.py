@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from boostobj.losses import _F32_MAX
+from boostobj._math import F32_MAX as _F32_MAX
 
 __all__ = ["check_float32_labels"]
 

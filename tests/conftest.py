@@ -11,17 +11,18 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def load_benchmark(script, name):
-    """Import a script of benchmarks/ as a module (they are scripts, not a package); a generator
-    for module-scoped fixtures: the module is unregistered again afterwards."""
-    import importlib.util
+def load_benchmark(script, name=None):
+    """Import a module of the benchmarks package (``script``: its file); a generator for
+    module-scoped fixtures."""
+    import importlib
     import sys
 
-    sys.path.insert(0, str(script.parent))  # scripts import their siblings (leaf_refit -> quality)
-    spec = importlib.util.spec_from_file_location(name, script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
-    sys.path.remove(str(script.parent))
+    root = str(script.parent.parent)
+    added = root not in sys.path
+    if added:  # the repository root, where the benchmarks package lives
+        sys.path.insert(0, root)
+    try:
+        yield importlib.import_module(f"benchmarks.{script.stem}")
+    finally:
+        if added:
+            sys.path.remove(root)

@@ -48,7 +48,7 @@ def test_the_headline_reports_the_held_out_data_apart(quality):
 
 def test_the_results_header_gives_the_command_as_run(quality):
     assert quality._command(["--only", "quantile", "--out", str(quality.ROOT / "x.md")]) == \
-        "python benchmarks/quality.py --only quantile --out x.md"
+        "python -m benchmarks.quality --only quantile --out x.md"
 
 
 def test_the_goal_is_applied_to_every_model_against_the_others(quality):

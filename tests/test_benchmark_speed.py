@@ -88,7 +88,7 @@ def test_the_paired_benchmark_runs_each_checkout_in_its_own_process(tmp_path, mo
 
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="both changes are in the compiled pass (numba, the fast extra)")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="both changes are in the compiled pass (numba)")
 @pytest.mark.parametrize("change", ["compared_labels", "plain_rows"])
 def test_the_in_process_benchmark_times_both_variants_and_restores_the_change(change):
     """benchmarks/speed_inprocess.py: each variant trains every cycle (the 'before' really is the
@@ -143,7 +143,7 @@ def speed_floor():
     yield from load_benchmark(SCRIPT.parent / "speed_floor.py", "speed_floor_bench")
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba, the fast extra)")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba)")
 def test_every_floor_variant_grows_the_replays_trees_and_does_its_work(speed_floor):
     """Each variant's training differs from the replay by its call alone (same trees as ours), and
     the minimal row it times is Huber(1)'s: a faster row computing something else would be no floor."""
@@ -166,7 +166,7 @@ def test_every_floor_variant_grows_the_replays_trees_and_does_its_work(speed_flo
     np.testing.assert_allclose(h, 1 / np.maximum(np.abs(u), 1), rtol=1e-6)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba, the fast extra)")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="speed_floor's minimal row is compiled (numba)")
 def test_a_tiny_floor_run_writes_its_table(speed_floor, tmp_path, monkeypatch):
     monkeypatch.setattr(speed_floor, "RESULTS", tmp_path)
     speed_floor.main(["--rows", "3000", "--threads", "1", "--rounds", "3", "--cycles", "2", "--out", "tiny"])

@@ -1,8 +1,7 @@
-"""The compiled kernels are optional: without numba every entry point trains the same models.
+"""The compiled kernels can be turned off: without them every entry point trains the same models.
 
-``BOOSTOBJ_NUMBA=0`` makes ``boostobj._compiled`` behave as if numba were not
-installed (the ``fast`` extra left out): the objective then takes the NumPy
-path. A fresh process trains each hot-path loss that way; the models must
+``BOOSTOBJ_NUMBA=0`` makes ``boostobj._compiled`` behave as if numba could not
+be imported: the objective then runs the reference kernels a block at a time. A fresh process trains each hot-path loss that way; the models must
 equal those trained here (compiled where numba is installed) within float32
 rounding of the gradients.
 """
@@ -69,7 +68,7 @@ def test_without_numba_every_hot_path_loss_trains_the_same_models():
             assert np.max(np.abs(a - b)) <= 0.05 * spread, name
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 def test_a_stale_label_in_the_fused_check_gives_a_fresh_state():
     """set_label between rounds: the compiled pass sees it while reading the rows."""
     import xgboost as xgb
@@ -91,7 +90,7 @@ def test_a_stale_label_in_the_fused_check_gives_a_fresh_state():
 
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 @pytest.mark.parametrize("new_label", [0.0, 0.5, 256.0, 1.0 + 2.0 ** -20])
 def test_integer_labels_compared_as_bytes_still_see_any_change(new_label):
     """Labels that are integers in [0, 255] are compared as a uint8 copy; any other value still differs."""
@@ -117,7 +116,7 @@ def test_integer_labels_compared_as_bytes_still_see_any_change(new_label):
     np.testing.assert_array_equal(h2, h_ref)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 def test_binary_labels_are_compared_as_bytes_except_for_rows_bound_by_arithmetic():
     """exponential's pass compares uint8 labels; focal's (compiled_row_blocks) keeps the float32
     copy, whose comparison is one instruction fewer per 16 rows than converting bytes."""

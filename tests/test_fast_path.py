@@ -16,6 +16,7 @@ import pytest
 import boostobj
 import boostobj.objective as objective_module
 from boostobj import _compiled
+from boostobj.objective import _reference_block
 from cases import ALL_CASES, ALL_CASES_BY_NAME, labels_for, margin_shape
 
 
@@ -39,7 +40,7 @@ def _reference(obj, y, m64, w):
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "numpy"])
 def test_fast_path_matches_reference(make, kind, margin_dtype, weighted, compiled, monkeypatch):
     if compiled and not _compiled.ENABLED:
-        pytest.skip("numba (the fast extra) is not installed")
+        pytest.skip("numba is not available (BOOSTOBJ_NUMBA=0)")
     monkeypatch.setattr(_compiled, "ENABLED", compiled)
     monkeypatch.setattr(objective_module, "_BLOCK_ROWS", 96)  # several blocks, a ragged last one
     rng = np.random.default_rng(7)
@@ -103,7 +104,7 @@ def _kernel_inputs(kind, margin_dtype, n=4000, seed=11):
 
 @pytest.mark.parametrize("case", list(KERNEL_CASES))
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
-def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
+def test_reference_blocks_in_float32_match_the_float64_reference(case, margin_dtype):
     make, kind = KERNEL_CASES[case]
     loss = make().base_loss
     t, m, scale = _kernel_inputs(kind, margin_dtype)
@@ -111,8 +112,8 @@ def test_numpy_kernel_matches_reference_kernel(case, margin_dtype):
     residual = loss.float64_margin == "residual" and margin_dtype == np.float64
     t_in = t.astype(np.float64 if residual else np.float32)
     g, h = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
-    scratch = [np.full(n, np.nan, np.float32) for _ in range(6)]
-    loss.numpy_kernel(t_in, m, scale, g, h, scratch)
+    mode = loss.float64_margin if margin_dtype == np.float64 else "exact"
+    _reference_block(loss, mode, t_in, m, scale, g, h)
     # the reference in float64, on what the fast path may round: the margin or the residual
     if residual:
         ref_g, ref_h = loss.grad_curvature(np, (t - m).astype(np.float32).astype(np.float64), np.zeros(n), scale)
@@ -142,7 +143,7 @@ def _compiled_case(case, margin_dtype, n=4000):
     return loss, kind, t, m, scale, params, loss.float64_margin == "residual", y
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 @pytest.mark.parametrize("case", list(COMPILED_CASES))
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -179,7 +180,7 @@ def test_compiled_rows_match_reference_kernel(case, margin_dtype, weighted):
     np.testing.assert_allclose(h2, 0.5 * h, rtol=1e-6, atol=1e-38)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 @pytest.mark.parametrize("case", list(COMPILED_CASES))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
@@ -210,7 +211,7 @@ def test_float64_margins_take_the_float32_rows_bit_for_bit(case, weighted):
                                             blocked=blocked)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 # the comparison is one line in each of the three loops: rows of the residual (huber), of the
 # margin (exponential), and of the margin in float32 blocks (focal, float64 margins)
 @pytest.mark.parametrize("case", ["huber(0.5)", "exponential", "focal(2)"])
@@ -239,7 +240,7 @@ def test_labels_compared_as_bytes_see_every_changed_value(case, margin_dtype):
                                             blocked=blocked), (row, value)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 @pytest.mark.parametrize("case", ["huber(0.5)", "exponential", "focal(2)"])
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])
 def test_unweighted_rows_without_the_multiplies_are_the_weighted_rows_bit_for_bit(case, margin_dtype):
@@ -271,7 +272,7 @@ def test_labels_are_compared_as_bytes_only_where_bytes_hold_them_exactly():
         assert compared.dtype == np.float32 and np.array_equal(compared, y)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 @pytest.mark.parametrize("name, fn, ref, low, high", [
     ("exp32", "exp32", np.exp, -103.0, 88.0),
     ("log1p32", "log1p32", np.log1p, 0.0, 3e38),
@@ -283,6 +284,7 @@ def test_compiled_transcendentals_within_one_and_a_half_ulp(name, fn, ref, low, 
     """The vectorisable float32 exp, log1p and tanh against float64, over their whole range."""
     import numba
 
+    assert _compiled.available()  # loads numba and compiles the helpers
     f = getattr(_compiled, fn)
 
     @numba.njit
@@ -305,9 +307,11 @@ def test_compiled_transcendentals_within_one_and_a_half_ulp(name, fn, ref, low, 
     assert np.all(np.abs(out[~normal] - exact[~normal]) <= 2 * 2.0**-149)
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="numba (the fast extra) is not installed")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="numba is not available (BOOSTOBJ_NUMBA=0)")
 def test_exp32_nonpositive_flushes_to_zero_below_float32s_normal_range():
     import numba
+
+    assert _compiled.available()
 
     @numba.njit
     def apply(x, out):
@@ -323,7 +327,7 @@ def test_exp32_nonpositive_flushes_to_zero_below_float32s_normal_range():
     assert out[0] >= np.finfo(np.float32).smallest_normal
 
 
-@pytest.mark.skipif(not _compiled.ENABLED, reason="the compiled pass (numba, the fast extra)")
+@pytest.mark.skipif(not _compiled.ENABLED, reason="the compiled pass (numba)")
 @pytest.mark.parametrize("alpha", [0.05, 0.5, 0.9])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("margin_dtype", [np.float32, np.float64])

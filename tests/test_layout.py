@@ -75,10 +75,26 @@ def test_the_bottom_layers_import_nothing_above_them():
     graph = import_graph()
     assert graph["boostobj.registry"] == set()  # model records read it without importing upwards
     assert graph["boostobj.exceptions"] == set()
-    assert graph["boostobj.losses"] <= {"boostobj._compiled", "boostobj._math", "boostobj.link"}
+    assert graph["boostobj.weighted"] == set()  # the statistics the losses' starts are made of
+    for module in (m for m in graph if m == "boostobj.losses" or m.startswith("boostobj.losses.")):
+        outside = {d for d in graph[module] if not d.startswith("boostobj.losses")}
+        assert outside <= {"boostobj._compiled", "boostobj._math", "boostobj.link", "boostobj.weighted"}, module
     assert "boostobj.objective" not in graph["boostobj.model_io"]  # records sit below the adapter
 
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_importing_boostobj_loads_no_optional_machinery():
+    """numba (loaded at the first compiled pass), dask, matplotlib and jax stay out of ``import boostobj``."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xgboost, lightgbm; before = set(sys.modules); import boostobj, boostobj.sklearn; "
+            "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+    assert not loaded & {"numba", "llvmlite", "dask", "distributed", "matplotlib", "jax", "mapie", "tqdm"}, loaded

@@ -327,7 +327,8 @@ def test_helpers_name_what_blocks_the_refit():
 def test_leaves_read_off_the_cache_are_xgboosts_own():
     """The refit finds each row's leaf from XGBoost's cached margins where that is unambiguous;
     wherever it answers, the answer is XGBoost's pred_leaf."""
-    from boostobj.leaf_refit import _round_leaves, _xgb_grown
+    from boostobj.leaf_refit._shared import round_leaves as _round_leaves
+    from boostobj.leaf_refit._xgboost import _xgb_grown
 
     X, y = skewed(3000, 23)
     X = np.column_stack([X, np.random.default_rng(24).normal(size=(3000, 3))])

@@ -1,62 +1,10 @@
-"""Exact leaf refit: each new tree's leaves set to the loss's exact optimum (LightGBM and XGBoost).
+"""The XGBoost half of the leaf refit: ``XGBLeafRefit``, corrections kept beside XGBoost's caches.
 
-LightGBM's own ``quantile`` objective (and XGBoost's up to 3.3) grows a tree
-from its gradients, then sets every leaf to the alpha-quantile of its rows'
-residuals (``RenewTreeOutput`` / ``UpdateTreeLeaf``). A custom objective
-cannot take that step: it hands over gradient and curvature only, and a
-Newton step on the pinball loss's MM curvature moves a tail quantile's
-leaves slowly (``benchmarks/results/leaf_refit.md``). The two
-callbacks here take the step from Python for every loss with
-``exact_leaf_refit``: ``LeafRefit`` for LightGBM (below) and
-``XGBLeafRefit`` for XGBoost (its own docstring), both used by the drop-ins.
-
-``LeafRefit``: after each ``Booster.update`` it sets the new trees' leaves
-with ``Booster.set_leaf_output`` to the learning rate times
-``loss.leaf_values`` of their training rows (scaled by W / (W + lambda_l2)
-for a leaf of weight W, and clipped to ``max_delta_step``, so both keep
-their meaning).
-
-LightGBM's cached training and validation scores do not see
-``set_leaf_output``. ``LeafRefit`` therefore keeps the model's margins for
-the training set and each validation set itself (it adds every tree's
-final leaf values, found with ``predict(pred_leaf=True)`` on the raw data)
-and hands those to the objective and to every callable metric in place of
-the stale cache: the gradients, eval results, early stopping,
-``best_iteration`` and continued training all see the model as it is
-saved. Built-in (string) metrics are computed inside LightGBM from its
-cache, so the drop-ins do not refit when one is asked for (they warn).
-
-``boostobj.sklearn.LGBMRegressor`` uses it (hence ``IntervalRegressor`` with
-the LightGBM backend) and grows the trees with ``loss.for_leaf_refit()``
-(for the quantile loss a flatter curvature, see ``Quantile``);
-``leaf_refit=False`` turns it off. It is exact for
-plain gradient boosting only: the drop-ins leave it out for ``dart`` and
-``rf`` (which rescale or average trees), ``linear_tree`` (linear leaves)
-and monotone constraints (a refit leaf could break them). Leaves are refit
-from every training row, also those left out of a bagging round.
-
-With ``lgb.train`` pass the callback yourself, with the raw data of the
-training set and of each validation set, and grow with the refit's loss::
-
-    obj = boostobj.quantile(0.1)
-    grower = obj.with_loss(obj.base_loss.for_leaf_refit())
-    bst = lgb.train({"objective": grower, "metric": "None"}, obj.dataset(X, y), 100,
-                    valid_sets=[obj.dataset(X_valid, y_valid, reference=train)], feval=obj.metric,
-                    callbacks=[LeafRefit(obj.base_loss, X, [X_valid])])
-
-Example
--------
->>> import numpy as np, boostobj
->>> from boostobj.sklearn import LGBMRegressor
->>> rng = np.random.default_rng(0)
->>> X = rng.uniform(0, 10, (500, 1)); y = X[:, 0] + rng.lognormal(size=500)
->>> m = LGBMRegressor(objective=boostobj.quantile(0.1), n_estimators=5, verbose=-1).fit(X, y)
->>> leaf = m.booster_.predict(X, start_iteration=4, num_iteration=1, pred_leaf=True).ravel()
->>> residual = y - m.booster_.predict(X, num_iteration=4, raw_score=True)
->>> j = leaf[0]  # the last tree's leaf of row 0 is 0.1 x the 10% quantile of its residuals
->>> value = 0.1 * np.quantile(residual[leaf == j], 0.1, method="inverted_cdf")
->>> bool(np.isclose(m.booster_.get_leaf_output(4, int(j)), value, rtol=1e-5))
-True
+XGBoost has no set_leaf_output. A leaf can only be written by loading an edited model, and
+loading drops XGBoost's prediction caches: writing every round would re-predict every tree
+every round, a cost that grows with the square of the rounds. So the refit keeps each set's
+margin corrections itself (what the refit leaves add to XGBoost's cached margins) and writes
+the pending leaves once, when training ends or when something reads the model itself.
 """
 
 from __future__ import annotations
@@ -65,185 +13,17 @@ import inspect
 import json
 import warnings
 import weakref
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
-import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
 
-from boostobj import _compiled
+from boostobj.frameworks import (
+    _labels_and_weights,
+    _truthy,
+)
+from boostobj.leaf_refit._shared import leaf_targets, round_leaves
 from boostobj.losses import Loss
-from boostobj.frameworks import (ALIASES, _labels_and_weights, _truthy, lightgbm_cached_scores,
-                                 lightgbm_score_reader, param, serve_lightgbm_scores)
-
-__all__ = ["LeafRefit", "XGBLeafRefit", "builtin_metrics", "refit_blockers", "xgb_refit_blockers"]
-
-_BOOSTING, _MONOTONE, _METRIC = ALIASES["boosting"], ALIASES["monotone_constraints"], ALIASES["metric"]
-_THREADS = ALIASES["num_threads"]
-_NO_METRIC = {None, "", "none", "null", "custom", "na"}
-
-
-def builtin_metrics(params: dict, eval_metric: Any = None) -> list[str]:
-    """The built-in (string) metrics LightGBM would compute from its own cached scores.
-
-    >>> builtin_metrics({"metric": "l1,quantile"}, ["None", len])
-    ['l1', 'quantile']
-    """
-    found: list[str] = []
-    for value in [params.get(k) for k in _METRIC] + [eval_metric]:
-        for m in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(m, str):
-                found += [s.strip() for s in m.split(",") if s.strip().lower() not in _NO_METRIC]
-    return found
-
-
-def refit_blockers(params: dict) -> list[str]:
-    """Why an exact refit would not be exact under these LightGBM params (empty: it is).
-
-    >>> refit_blockers({"boosting_type": "dart", "monotone_constraints": [0, 1]})
-    ["boosting_type='dart' rescales or averages trees", 'monotone_constraints could be broken by a refit leaf']
-    """
-    out = []
-    for k in _BOOSTING:
-        if params.get(k) is not None and str(params[k]).lower() not in ("gbdt", "gbrt", "goss"):
-            out.append(f"{k}={params[k]!r} rescales or averages trees")
-    if str(params.get("linear_tree", False)).lower() in ("true", "1"):
-        out.append("linear_tree=True has linear leaves")
-    for k in _MONOTONE:
-        if params.get(k) is not None and np.any(np.asarray(params[k]) != 0):
-            out.append(f"{k} could be broken by a refit leaf")
-    return out
-
-
-def _raw(X: Any) -> Any:
-    """Data Booster.predict takes: pandas and scipy sparse as they are, anything else as an array."""
-    if hasattr(X, "iloc") or hasattr(X, "tocsr"):
-        return X
-    return np.asarray(X)
-
-
-class LeafRefit:
-    """A LightGBM callback that refits each new tree's leaves to ``loss.leaf_values``.
-
-    Pass it in ``callbacks`` with the raw training data ``X`` and the raw data
-    of each validation set LightGBM adds (in order, leaving out an eval set
-    that is the training set itself). On the first iteration it takes over
-    the booster's ``update`` and its cached scores (see the module
-    docstring). ``loss`` must have ``exact_leaf_refit``. A row of weight w
-    refits as w rows, in the leaf values and in their ``lambda`` shrinkage.
-    """
-
-    before_iteration = True
-    order = 0  # before LightGBM's own before-iteration callbacks
-
-    def __init__(self, loss: Loss, X: Any, eval_X: Sequence[Any] = ()):
-        if not loss.exact_leaf_refit:
-            raise ValueError(f"{loss!r} has no exact leaf refit")
-        self.loss = loss
-        self.data = [_raw(X)] + [_raw(Xe) for Xe in eval_X]
-        self.booster: lgb.Booster | None = None
-
-    def __call__(self, env: Any) -> None:
-        if self.booster is None:
-            self._attach(env.model)
-        elif env.model is not self.booster:
-            raise RuntimeError("a LeafRefit callback serves one training; make a new one per fit")
-
-    def _attach(self, booster: lgb.Booster) -> None:
-        cached = lightgbm_score_reader(booster)
-        if cached is None:  # a LightGBM whose internals moved: train unrefit, loudly
-            warnings.warn("this LightGBM version hides its cached scores; training without the exact "
-                          "leaf refit", RuntimeWarning, stacklevel=3)
-            self.booster = booster
-            return
-        n_sets = 1 + len(booster.valid_sets)
-        if n_sets != len(self.data):
-            raise RuntimeError(f"LeafRefit was given {len(self.data)} data sets, the booster has {n_sets}")
-        self.booster = booster
-        self.k = booster.num_model_per_iteration()
-        # LightGBM's cache is right until the first refit: init score and init model included
-        self.margins = [np.array(cached(data_idx=i), dtype=np.float64) for i in range(n_sets)]
-        self.label = np.asarray(booster.train_set.get_label(), dtype=np.float64)
-        w = booster.train_set.get_weight()
-        self.weight = None if w is None or not len(w) else np.asarray(w, dtype=np.float64)
-        # LightGBM's own cached scores (unrefit leaves): each round's tree is read off their change
-        self.raw = [lightgbm_cached_scores(booster, i, self.k) for i in range(n_sets)]
-        serve_lightgbm_scores(booster, self._margin)
-        booster.update = self._update  # type: ignore[method-assign]
-
-    def _margin(self, *, data_idx: int) -> np.ndarray:
-        return self.margins[data_idx]
-
-    def _update(self, train_set: Any = None, fobj: Any = None) -> bool:
-        booster = self.booster
-        if train_set is not None and train_set is not booster.train_set:
-            raise ValueError("the exact leaf refit keeps the training set's margins: it cannot switch "
-                             "training sets mid-training")
-        finished = lgb.Booster.update(booster, fobj=fobj)
-        self._refit(booster.current_iteration() - 1)
-        return finished
-
-    def _refit(self, iteration: int) -> None:
-        booster, k = self.booster, self.k
-        params = booster.params
-        lr = param(params, "learning_rate", 0.1)
-        lam = param(params, "lambda_l2", 0.0)
-        cap = param(params, "max_delta_step", 0.0)
-        # Booster.predict takes no thread count from the training params: without one, OpenMP's
-        # default (every core) competes with the training threads
-        threads = next((int(params[n]) for n in _THREADS if params.get(n) is not None), 0)
-        info = booster.dump_model(start_iteration=iteration, num_iteration=1)["tree_info"]
-        grown = [np.array([booster.get_leaf_output(iteration * k + j, i) for i in range(t["num_leaves"])])
-                 for j, t in enumerate(info)]
-        leaves = []
-        for idx, X in enumerate(self.data):
-            now = lightgbm_cached_scores(booster, idx, k)
-            found = None if now is None or self.raw[idx] is None else _round_leaves(
-                self.raw[idx], now, [(j, np.arange(len(v)), v) for j, v in enumerate(grown)])
-            if found is None:  # not decidable from the cache: ask LightGBM (row by row, raw data)
-                found = np.asarray(booster.predict(X, start_iteration=iteration, num_iteration=1,
-                                                   pred_leaf=True, num_threads=threads),
-                                   dtype=np.intp).reshape(-1, k)
-            leaves.append(found)
-            self.raw[idx] = now
-        margins = [m.reshape(len(m), -1) for m in self.margins]  # views: (n, K)
-        for j in range(k):
-            tree = iteration * k + j
-            values = grown[j].copy()
-            n_leaves = len(values)
-            if n_leaves > 1:  # LightGBM refits only trees that split, too
-                exact = _leaf_targets(self.loss, self.label - margins[0][:, j], self.weight, leaves[0][:, j],
-                                      n_leaves, j, lam, cap)
-                for i in np.flatnonzero(np.isfinite(exact)):  # a leaf without rows keeps its value
-                    values[i] = lr * exact[i]
-                    booster.set_leaf_output(tree, int(i), float(values[i]))
-            for leaf, m in zip(leaves, margins):
-                m[:, j] += values[leaf[:, j]]
-
-
-def _leaf_targets(loss: Loss, residual: np.ndarray, weight: np.ndarray | None, leaf: np.ndarray,
-                  n_leaves: int, k: int, lam: float, cap: float) -> np.ndarray:
-    """Each leaf's refit value before the learning rate (NaN for a leaf without rows).
-
-    ``loss.leaf_values`` of its rows, times W / (W + lambda) for its rows'
-    weight W and clipped to ``max_delta_step`` (``cap``, 0: none), as both
-    frameworks treat their own leaves.
-    """
-    exact = loss.leaf_values(residual, weight, leaf, n_leaves, k)
-    if lam > 0:
-        w = np.bincount(leaf, weights=weight, minlength=n_leaves)
-        exact = exact * (w / (w + lam))
-    if cap > 0:
-        exact = np.clip(exact, -cap, cap)
-    return exact
-
-
-# ---- XGBoost ------------------------------------------------------------------------------------
-# XGBoost has no set_leaf_output. A leaf can only be written by loading an edited model, and
-# loading drops XGBoost's prediction caches: writing every round would re-predict every tree
-# every round (300 rounds, 100k rows: 5.6x the training time). So the refit keeps each set's
-# margin corrections itself (what the refit leaves add to XGBoost's cached margins) and writes
-# the pending leaves once, when training ends or when something reads the model itself.
 
 _XGB_IDENTITY_OBJECTIVES = {"reg:squarederror"}  # what a booster trained with obj= predicts through
 # Booster methods that read the trees: the pending leaves are written first
@@ -331,10 +111,12 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
     True
     """
 
-    def __init__(self, loss: Loss):
+    def __init__(self, loss: Loss, *, regrow: tuple[Any, Any] | None = None):
         if not loss.exact_leaf_refit:
             raise ValueError(f"{loss!r} has no exact leaf refit")
         self.loss = loss
+        # (the objective given as obj=, the one that grows the trees instead): Objective.leaf_refit's
+        self.regrow = regrow
         self.booster: xgb.Booster | None = None
 
     # -- the callback ------------------------------------------------------------------------------
@@ -380,7 +162,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             lo, hi = min(missing), max(missing) + 1
             leaves = None
             if entry[2] is not None and hi == lo + 1:  # one new round: read its leaves off XGBoost's cache
-                leaves = _round_leaves(entry[2], raw, self._pending[lo])
+                leaves = round_leaves(entry[2], raw, self._pending[lo])
             if leaves is None:
                 leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
                 leaves = np.asarray(leaves, dtype=np.intp).reshape(n, -1)
@@ -441,6 +223,8 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         if self._train is not None and self._train is not dtrain:
             raise ValueError("the exact leaf refit keeps the training set's margins: it cannot switch "
                              "training sets mid-training")
+        if self.regrow is not None and fobj is self.regrow[0]:
+            fobj = self.regrow[1]
         self._margin = None
         xgb.Booster.update(booster, dtrain, iteration, fobj)
         if self._margin is None or self._train is not dtrain:
@@ -457,7 +241,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         n = dtrain.num_row()
         grown = _xgb_grown(model)
         after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
-        leaves = _round_leaves(self._cached, after, grown)
+        leaves = round_leaves(self._cached, after, grown)
         if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
             leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
@@ -468,7 +252,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         for col, (tree, (group, nodes, values)) in enumerate(zip(model["trees"], grown)):
             n_nodes = len(tree["left_children"])
             leaf = leaves[:, col]
-            exact = _leaf_targets(self.loss, residual[:, group], w, leaf, n_nodes, group, lam, cap)[nodes]
+            exact = leaf_targets(self.loss, residual[:, group], w, leaf, n_nodes, group, lam, cap)[nodes]
             # what XGBoost will store; a leaf without rows keeps its value
             refit = np.where(np.isfinite(exact), lr * exact, values).astype(np.float32)
             delta = np.zeros(n_nodes, dtype=np.float32)  # by node, as XGBoost names a row's leaf
@@ -503,46 +287,6 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
 
 
-def leaves_from_sums(before: np.ndarray, after: np.ndarray, leaves: np.ndarray,
-                     values: np.ndarray) -> np.ndarray | None:
-    """Each row's leaf in a new tree, read off a framework's cached scores before and after it.
-
-    XGBoost and LightGBM add a new tree's leaf value to the cached score of
-    every row (XGBoost in float32, LightGBM in float64). A row's leaf is the
-    one whose value v gives ``before + v == after`` in the cache's dtype. The
-    answer is given only where that holds for exactly one leaf of every row
-    (``leaves[i]`` has value ``values[i]``); else None, and the caller asks
-    ``predict(pred_leaf=True)``, a pass over the raw data (6-7 ms per round
-    at 200k rows in XGBoost, most of LightGBM's refit time at 1M rows).
-
-    >>> import numpy as np
-    >>> before = np.array([1.0, 2.0, 3.0], np.float32)
-    >>> leaves_from_sums(before, before + np.float32([0.5, -0.25, 0.5]), np.array([3, 4]), np.array([-0.25, 0.5])).tolist()
-    [4, 3, 4]
-    """
-    dtype = np.result_type(before, after)
-    order = np.argsort(values)
-    v = np.asarray(values, dtype=dtype)[order]
-    if np.any(v[1:] == v[:-1]):
-        return None  # two leaves of one value
-    if len(v) == 1:
-        pick = np.zeros(len(before), dtype=np.intp)
-    elif _compiled.ENABLED and before.dtype == after.dtype == v.dtype:
-        pick = _compiled.nearest_leaves(before, after, v)
-        return None if pick is None else np.asarray(leaves)[order][pick]  # one gather of n rows
-    else:
-        d = after.astype(np.float64) - before
-        i = np.clip(np.searchsorted(v, d), 1, len(v) - 1)
-        pick = np.where(d - v[i - 1] <= v[i] - d, i - 1, i)
-    if not np.array_equal(before + v[pick], after):
-        return None
-    for side in (pick - 1, pick + 1):  # a neighbour that fits as well: ambiguous
-        ok = (side >= 0) & (side < len(v))
-        if np.any(before[ok] + v[side[ok]] == after[ok]):
-            return None
-    return np.asarray(leaves)[order][pick]
-
-
 class _RefitTree(NamedTuple):
     """One refit XGBoost tree not yet written into the model."""
 
@@ -559,25 +303,6 @@ def _xgb_grown(model: dict) -> list[tuple[int, np.ndarray, np.ndarray]]:
     for tree, group in zip(model["trees"], model["tree_info"]):
         nodes = np.flatnonzero(np.asarray(tree["left_children"]) == -1)
         out.append((group, nodes, np.asarray(tree["split_conditions"], dtype=np.float32)[nodes]))
-    return out
-
-
-def _round_leaves(before: np.ndarray, after: np.ndarray, grown: Sequence) -> np.ndarray | None:
-    """Each row's leaf in one round's trees (a column per tree), from a framework's cached scores.
-
-    ``before`` / ``after``: the scores around the round, (n, K) or (n,);
-    ``grown``: per tree (its output, its leaf ids, their values as grown),
-    e.g. from ``_xgb_grown`` or ``_RefitTree``. None where ``leaves_from_sums``
-    cannot tell for some tree.
-    """
-    n = len(before)
-    before, after = np.reshape(before, (n, -1)), np.reshape(after, (n, -1))
-    out = np.empty((n, len(grown)), dtype=np.intp)
-    for col, (group, nodes, values, *_) in enumerate(grown):
-        found = leaves_from_sums(before[:, group], after[:, group], nodes, values)
-        if found is None:
-            return None
-        out[:, col] = found
     return out
 
 

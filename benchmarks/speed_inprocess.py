@@ -16,7 +16,10 @@ Changes:
   memory bounds (focal, bound by arithmetic, keeps the float32 copy: at
   commit fd9e107 it took the bytes, ``speed_inprocess_compared_labels_focal_bytes.md``);
 - ``plain_rows``: rows without weights, in a round of factor 1, skip the
-  multiplies by 1 (``RowPass._plain``, ``_compiled._weigh``).
+  multiplies by 1 (``RowPass._plain``, ``_compiled._weigh``);
+- ``output_ring``: two pairs of output arrays per dataset and thread
+  against four (``objective._OUTPUT_RING``; boostobj uses two where four
+  would pass ``_OUTPUT_RING_BYTES``): fewer pairs keep fewer bytes per row.
 
     python -m benchmarks.speed_inprocess compared_labels --cycles 12 --out speed_inprocess_compared_labels
 """
@@ -57,10 +60,13 @@ def _never_plain(self: Any, *args: Any, **kwargs: Any) -> None:
     self._plain = False  # every call multiplies by the weight and the factor, as before
 
 
-# change -> (owner, attribute, what it replaced, losses)
+# change -> (owner, attribute, what it replaced, losses[, the changed value: default, the attribute's own])
 CHANGES: dict[str, tuple] = {
     "compared_labels": (objective_module._DataState, "compared_labels", _float_copy,
                         {"exponential": boostobj.exponential, "hinge": boostobj.hinge}),
+    "output_ring": (objective_module, "_OUTPUT_RING", 4,
+                    {"huber(1)": lambda: boostobj.huber(1.0), "quantile(0.9)": lambda: boostobj.quantile(0.9),
+                     "focal(2)": lambda: boostobj.focal(2.0), "exponential": boostobj.exponential}, 2),
     "plain_rows": (_compiled.RowPass, "__init__", _never_plain,
                    {"exponential": boostobj.exponential, "focal(2)": lambda: boostobj.focal(2.0),
                     "huber(1)": lambda: boostobj.huber(1.0), "log_cosh": boostobj.log_cosh}),
@@ -91,13 +97,14 @@ def _one_training(framework: str, make: Callable, X: np.ndarray, y: np.ndarray, 
 
 
 def run(change: str, rows: int, threads: int, rounds: int, cycles: int) -> dict:
-    owner, attr, before, losses = CHANGES[change]
+    owner, attr, before, losses, *changed = CHANGES[change]
     rng = np.random.default_rng(0)
     X = rng.normal(size=(rows, 20)).astype(np.float32)
     signal = X[:, 0] + X[:, 1] * X[:, 2]
     labels = {"binary": (signal + rng.normal(size=rows) > 0.5).astype(np.float32),
               "regression": (signal + rng.standard_t(3, size=rows)).astype(np.float32)}
-    after = owner.__dict__[attr]
+    after = changed[0] if changed else owner.__dict__[attr]
+    own = owner.__dict__[attr]
     out: dict = {}
     for framework in ("xgboost", "lightgbm"):
         for name, make in losses.items():
@@ -109,7 +116,7 @@ def run(change: str, rows: int, threads: int, rounds: int, cycles: int) -> dict:
                     try:
                         cell[variant].append(_one_training(framework, make, X, y, threads, rounds))
                     finally:
-                        setattr(owner, attr, after)
+                        setattr(owner, attr, own)
     return out
 
 

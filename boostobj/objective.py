@@ -19,8 +19,8 @@ several models at once from several threads. The framework paths return
 weighted (gradient, curvature) times the fixed factor; ``grad_hess`` returns
 the true weighted gradient.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> import boostobj
 >>> obj = boostobj.quantile(alpha=0.9)
@@ -181,8 +181,10 @@ _ARRAY_STATES = 8
 # read the gradient arrays we return; writing the same pair again next round would first take
 # those cache lines back from the other core.
 _OUTPUT_RING = 4
-# Above this for the whole ring, 2 pairs: bounded memory, where two are as fast as four.
-_OUTPUT_RING_BYTES = 128 << 20
+# Above this for the whole ring (four pairs of float32 up to about a million rows), two pairs:
+# 16 bytes a row fewer where memory counts, at the same speed there (but not below:
+# benchmarks/results/speed_inprocess_output_ring_*.md).
+_OUTPUT_RING_BYTES = 32 << 20
 
 
 class _DataState:
@@ -200,10 +202,11 @@ class _DataState:
         self.loss = loss
         # private copies: the caller may edit its arrays in place later
         self._source = (np.array(y, copy=True), _snapshot(w))
-        self.y = _as_float_1d("y", self._source[0])
-        if self.y.shape[0] == 0:
+        self._y: np.ndarray | None = _as_float_1d("y", self._source[0])
+        self.n_rows = self._y.shape[0]
+        if self.n_rows == 0:
             raise ValueError("y is empty")
-        self.w = _check_weights(self._source[1], self.y.shape[0])
+        self.w = _check_weights(self._source[1], self.n_rows)
         self.n_outputs = loss.n_outputs(self.y) if n_outputs is None else n_outputs
         loss.check_n_outputs(self.n_outputs)
         loss.check_labels(self.y, self.n_outputs)
@@ -218,6 +221,24 @@ class _DataState:
         # on one dataset must not overwrite each other's gradients
         self._local = threading.local()
         self.warned = False
+
+    @property
+    def y(self) -> np.ndarray:
+        """The labels in float64, for the start, the scale, the checks and the reference kernels.
+
+        Built again from the private copy after ``release_labels``: a dataset
+        trained in the compiled pass reads the framework's labels every round
+        and keeps no float64 copy of them.
+        """
+        y = self._y
+        if y is None:
+            y = self._y = _as_float_1d("y", self._source[0])
+        return y
+
+    def release_labels(self) -> None:
+        """Drop the float64 labels where they are a copy (``y`` rebuilds them when asked)."""
+        if self._y is not self._source[0]:
+            self._y = None
 
     def matches(self, y: Any, w: Any) -> bool:
         """True when ``y`` and ``w`` are still the labels and weights this state was built from."""
@@ -263,8 +284,12 @@ class _DataState:
     def row_labels(self) -> np.ndarray:
         """The labels for the compiled rows: float32 where that holds them exactly, else float64."""
         if self._row_labels is None:
-            y32 = self.y.astype(np.float32)
-            self._row_labels = y32 if np.array_equal(y32, self.y) else self.y
+            src = self._source[0]
+            if src.dtype == np.float32 and src.ndim == 1 and src.flags.c_contiguous:
+                self._row_labels = src  # the frameworks' labels: no second copy
+            else:
+                y32 = self.y.astype(np.float32)
+                self._row_labels = y32 if np.array_equal(y32, self.y) else self.y
         return self._row_labels
 
     def adopt(self, other: "_DataState") -> None:
@@ -312,7 +337,7 @@ class _DataState:
     def weight_total(self) -> float:
         """Sum of the sample weights (the row count when unweighted)."""
         if self._weight_total is None:
-            self._weight_total = float(self.y.shape[0] if self.w is None else np.sum(self.w))
+            self._weight_total = float(self.n_rows if self.w is None else np.sum(self.w))
         return self._weight_total
 
     def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -339,28 +364,42 @@ class _DataState:
 
     def encoded(self, xp: Any, dtype: Any, normalized: bool) -> tuple[Array, Array | None]:
         """(encoded labels, weights x factor) in the margin's namespace and dtype."""
-        key = (id(xp), np.dtype(dtype) if is_numpy(xp) else str(dtype), normalized)
+        return self.encoded_labels(xp, dtype), self.encoded_weights(xp, dtype, normalized)
+
+    def encoded_labels(self, xp: Any, dtype: Any) -> Array:
+        """The labels as the reference kernels take them (``Loss.encode_labels``), cached per dtype.
+
+        Only the reference kernels read them: the compiled pass reads the
+        framework's own labels, so a dataset trained there keeps no copy.
+        """
+        key = ("labels", id(xp), np.dtype(dtype) if is_numpy(xp) else str(dtype))
         hit = self._encoded.get(key)
         if hit is None:
             y = self.y.astype(dtype) if is_numpy(xp) else xp.asarray(self.y, dtype=dtype)
-            t = self.loss.encode_labels(xp, y, self.n_outputs)
-            w = self.w
-            if normalized:
-                f = self.factor()
-                if w is not None:
-                    w = w[:, None] * f[None, :] if self.n_outputs > 1 else w * float(f)
-                elif np.any(f != 1.0):
-                    w = f  # unweighted: the factor alone, broadcast (a scalar or one per output)
-            if w is not None:
-                # positive weights stay positive (and finite) in a narrower dtype
-                info = xp.finfo(dtype)
-                w = np.where(w > 0, np.clip(w, info.smallest_normal, info.max), 0.0)
-                w = w.astype(dtype) if is_numpy(xp) else xp.asarray(w, dtype=dtype)
-                if self.n_outputs > 1 and w.ndim == 1 and self.w is not None:
-                    w = w[:, None]
-            hit = (t, w)
-            self._encoded[key] = hit
+            hit = self._encoded[key] = self.loss.encode_labels(xp, y, self.n_outputs)
         return hit
+
+    def encoded_weights(self, xp: Any, dtype: Any, normalized: bool) -> Array | None:
+        """The weights times the curvature factor (``normalized``) in the margin's namespace and dtype."""
+        key = ("weights", id(xp), np.dtype(dtype) if is_numpy(xp) else str(dtype), normalized)
+        if key in self._encoded:
+            return self._encoded[key]
+        w = self.w
+        if normalized:
+            f = self.factor()
+            if w is not None:
+                w = w[:, None] * f[None, :] if self.n_outputs > 1 else w * float(f)
+            elif np.any(f != 1.0):
+                w = f  # unweighted: the factor alone, broadcast (a scalar or one per output)
+        if w is not None:
+            # positive weights stay positive (and finite) in a narrower dtype
+            info = xp.finfo(dtype)
+            w = np.where(w > 0, np.clip(w, info.smallest_normal, info.max), 0.0)
+            w = w.astype(dtype) if is_numpy(xp) else xp.asarray(w, dtype=dtype)
+            if self.n_outputs > 1 and w.ndim == 1 and self.w is not None:
+                w = w[:, None]
+        self._encoded[key] = w
+        return w
 
 
 class Metric:
@@ -385,8 +424,8 @@ class Metric:
     it from each dataset's loss at its start, so it stays the same in
     every round. LightGBM keeps the value as it is.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, boostobj
     >>> y = 1e-5 * np.arange(10.0)
     >>> m = boostobj.huber(1e-5).metric.for_labels(y)
@@ -444,8 +483,8 @@ class Objective:
     - ``metric``: the matching eval metric for every entry point;
     - calling the object: the framework objective for all four entry points.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, xgboost as xgb, boostobj
     >>> X = np.random.default_rng(0).normal(size=(200, 3)); y = 1000 * X[:, 0]
     >>> obj = boostobj.huber(delta=100.0)
@@ -503,8 +542,8 @@ class Objective:
         and the curvature normalisation (a function of start and scale) must
         be the same everywhere. ``boostobj.dask`` computes both globally.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> obj = boostobj.quantile(0.5)
         >>> y = np.arange(100.0)
@@ -526,8 +565,8 @@ class Objective:
         default. A new callback per training; ``ValueError`` for a loss
         without an exact refit. See ``boostobj.leaf_refit.RefitCallback``.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, lightgbm as lgb, boostobj
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(300, 2)); y = X[:, 0] + rng.lognormal(size=300)
@@ -545,8 +584,8 @@ class Objective:
     def with_loss(self, loss: Loss) -> "Objective":
         """A copy with another loss and this one's factory name, pinned start and device.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import boostobj
         >>> from boostobj.losses import Quantile
         >>> boostobj.quantile(0.9).on_device("cuda").with_loss(Quantile(0.9, eps=2.0))
@@ -568,8 +607,8 @@ class Objective:
         ``boostobj.sklearn`` XGBoost estimators do this for you when their
         ``device`` is a GPU.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import xgboost as xgb, boostobj
         >>> obj = boostobj.huber(delta=2.0).on_device("cuda")
         >>> obj
@@ -590,8 +629,8 @@ class Objective:
         ``boostobj.objective_of`` reads it back. The drop-in estimators record
         by themselves.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, lightgbm as lgb, boostobj
         >>> X = np.random.default_rng(0).normal(size=(200, 2)); y = 100 + 10 * X[:, 0]
         >>> obj = boostobj.huber(5.0)
@@ -613,8 +652,8 @@ class Objective:
         its scores (and so the metric and early stopping) see the same
         margins as the model. Other keywords go to ``lgb.Dataset``.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> obj = boostobj.quantile(0.9)
         >>> train = obj.dataset(np.zeros((10, 1)), np.arange(10.0))
@@ -722,7 +761,7 @@ class Objective:
 
     def _check_margin(self, state: _DataState, margin: Any) -> None:
         shape = tuple(margin.shape)
-        n = state.y.shape[0]
+        n = state.n_rows
         if shape[0] != n:
             raise ValueError(f"margin has {shape[0]} rows but y has {n}")
         if _n_outputs(margin) != state.n_outputs:
@@ -783,6 +822,8 @@ class Objective:
             plan.bind(margin, y_now)  # built by this call: later rounds with this layout reuse it
         if not state.warned:  # the labels are checked now: the state is this dataset's
             self._warn_once(state, margin, host_only)
+        if y_now is not None and plan is not None:  # the compiled rounds read the framework's labels
+            state.release_labels()
         return self._per_round(state, g, h, host_only, sums)
 
     def _per_round(self, state: _DataState, g: Array, h: Array, lightgbm: bool,
@@ -879,9 +920,7 @@ class Objective:
         if mode != "exact" and state.tiny_scale:
             mode = "exact"  # float32 guards (sqrt of its tiny) would bend curvatures this small
         fast = dtype == np.float32 and (m.dtype == np.float32 or mode != "exact")
-        t, w = state.encoded(np, np.float32 if fast else m.dtype, reuse)
-        if fast and mode == "residual":  # the residual exactly, in the margin's precision
-            t, _ = state.encoded(np, m.dtype, reuse)
+        w = state.encoded_weights(np, np.float32 if fast else m.dtype, reuse)
         if reuse:
             g_out, h_out = state.buffers(m.shape, dtype)
         else:
@@ -897,6 +936,8 @@ class Objective:
             return g_out.reshape(shape), h_out.reshape(shape)
         if y_now is not None and not state.matches_labels(y_now):
             raise _StaleLabels
+        # the residual is formed in the margin's precision (float64_margin "residual")
+        t = state.encoded_labels(np, m.dtype if not fast or mode == "residual" else np.float32)
         floor, top = np.finfo(dtype).smallest_normal, np.finfo(dtype).max
         step = max(1, _BLOCK_ROWS // (m.shape[1] if m.ndim == 2 else 1))
         want_sums = sums is not None and loss.normalize_per_round
@@ -1002,7 +1043,7 @@ class Objective:
 
         For the one-off checks at a dataset's first call: no full-length copy is made or kept.
         """
-        rows = slice(None, None, max(1, state.y.shape[0] // _STALL_ROWS))
+        rows = slice(None, None, max(1, state.n_rows // _STALL_ROWS))
         y = state.y[rows]
         init = np.ascontiguousarray(np.broadcast_to(state.init, (len(y),) + np.shape(state.init)))
         return (self.base_loss.encode_labels(np, y, state.n_outputs), _flat(init),
@@ -1028,7 +1069,7 @@ class Objective:
         if reason is None and loss.task != "regression" and np.all(state.y == state.y[0]):
             return  # one class: the start is the whole answer, nothing to move towards
         if reason is None:
-            n = state.y.shape[0]
+            n = state.n_rows
             t, m, w = self._start_sample(state)
             with np.errstate(over="ignore", under="ignore"):
                 g, h = loss.grad_curvature(np, t, m, state.scale)
@@ -1087,8 +1128,8 @@ class Objective:
     def grad_hess(self, y: Any, margin: Any, sample_weight: Any = None) -> tuple[Array, Array]:
         """Exact weighted gradient and weighted curvature of the loss at ``margin``.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> g, h = boostobj.log_cosh().grad_hess(np.array([0.0, 5.0]), np.zeros(2))
         >>> np.round(g, 4).tolist(), np.round(h, 4).tolist()  # h: tanh(a)/a, a = max(|r|, guard)
@@ -1102,8 +1143,8 @@ class Objective:
     def loss(self, y: Any, margin: Any, sample_weight: Any = None) -> float:
         """Weighted mean loss (for K quantiles: the sum of the K pinball losses).
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> boostobj.quantile(0.5).loss(np.array([1.0, -1.0]), np.zeros(2))
         0.5
@@ -1116,7 +1157,7 @@ class Objective:
     def _loss_value(self, state: _DataState, margin: Any) -> float:
         xp = namespace(margin)
         m = _flat(np.asarray(margin, dtype=np.float64) if is_numpy(xp) else xp.astype(margin, xp.float64))
-        t, _ = state.encoded(xp, m.dtype, normalized=False)
+        t = state.encoded_labels(xp, m.dtype)
         per = self.base_loss.point_loss(xp, t, m, state.scale)
         if per.ndim == 2:
             per = xp.sum(per, axis=1)
@@ -1133,8 +1174,8 @@ class Objective:
         the loss decides (K alphas for multi-quantile; for focal, K classes
         when the labels hold more than two).
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> round(boostobj.exponential().init_score(np.array([1, 1, 1, 0])), 6)  # log-odds
         1.098612
@@ -1148,7 +1189,7 @@ class Objective:
         _check_user_weights(sample_weight)
         state = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs)
         init = state.init
-        shape = (len(state.y),) + np.shape(init)
+        shape = (state.n_rows,) + np.shape(init)
         return np.broadcast_to(init, shape).copy()
 
     def n_outputs(self, y: Any = None) -> int:
@@ -1158,8 +1199,8 @@ class Objective:
     def predict(self, margin: Any) -> Array:
         """Margin to target scale: identity (sorted for K quantiles), or probabilities.
 
-        Example
-        -------
+        Examples
+        --------
         >>> import numpy as np, boostobj
         >>> boostobj.focal().predict(np.array([0.0])).tolist()
         [0.5]

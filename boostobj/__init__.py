@@ -5,8 +5,8 @@ Each factory returns one ``Objective`` that works as ``obj=`` in
 XGB*/LGBM* sklearn estimators (use ``boostobj.sklearn`` for estimators that
 also start from the optimal constant and predict on the target scale).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, lightgbm as lgb, boostobj
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 2)); y = 50 + 10 * X[:, 0] + rng.standard_t(2, 300)
@@ -41,7 +41,7 @@ from boostobj.model_io import objective_of
 from boostobj.objective import Metric, Objective, StalledFitWarning, StartValueWarning
 from boostobj.registry import register
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "IntervalRegressor",

@@ -24,8 +24,8 @@ import numpy as np
 def namespace(*arrays: Any) -> Any:
     """The array namespace of the first non-NumPy array, else NumPy.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> namespace(np.zeros(2)) is np
     True

@@ -7,8 +7,8 @@ against a numerical minimiser of the weighted mean loss, and weights as
 repeated rows (start and gradients). It returns a report and raises
 ``LossCheckError`` naming what failed.
 
-Example
--------
+Examples
+--------
 >>> import boostobj
 >>> report = boostobj.check_loss(boostobj.huber(2.0))
 >>> report.passed, [c.name for c in report.checks]
@@ -123,8 +123,8 @@ def check_loss(objective: Objective, *, rows: int = 200, seed: int = 0, raise_on
         ``report.passed``, ``report.checks`` (name, passed, detail), and
         ``print(report)`` for a table.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, boostobj
     >>> wrong = boostobj.custom("wrong", loss=lambda y, m: (y - m) ** 2,
     ...                         gradient=lambda y, m: m - y, hessian=lambda y, m: 1.0 + 0 * m)

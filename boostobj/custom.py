@@ -7,8 +7,8 @@ scale, label checks, model files (through a factory decorated with
 ``boostobj.register``), the drop-ins, Dask and continued training.
 ``boostobj.check_loss`` then tests it the way the shipped losses are tested.
 
-Example
--------
+Examples
+--------
 A Lorentzian (Cauchy) loss, robust and not convex, with the majorizing
 curvature gradient / residual:
 
@@ -346,8 +346,8 @@ def custom(name: str, loss: Function, gradient: Function | None = None, hessian:
         Works as every shipped objective does: ``obj=`` in ``xgb.train``,
         the objective in ``lgb.train``, the ``boostobj.sklearn`` drop-ins.
 
-    Example
-    -------
+    Examples
+    --------
     A Tweedie deviance with a log link (Jorgensen 1987), power p in (1, 2):
 
     >>> import numpy as np, boostobj

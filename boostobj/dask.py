@@ -57,8 +57,8 @@ lightgbm-org/LightGBM#2419). With labels already 0/1 (or 0..K-1 with
 ``DaskLGBMRegressor`` with the boostobj classification objective and
 ``start.objective.predict`` for probabilities.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, dask.array as da, boostobj
 >>> from boostobj.dask import global_start
 >>> y = da.from_array(np.arange(1000.0), chunks=250)          # 4 partitions, sorted
@@ -451,8 +451,8 @@ def global_start(obj: Objective, y: Any, sample_weight: Any = None, *,
     Raises ValueError for the inputs the single-machine objective rejects
     (NaN labels, labels outside the loss's domain, negative weights, ...).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, dask.array as da, boostobj
     >>> y = da.from_array(np.array([0, 0, 0, 1.0]), chunks=2)
     >>> start = global_start(boostobj.exponential(), y)
@@ -470,8 +470,8 @@ def global_start(obj: Objective, y: Any, sample_weight: Any = None, *,
 def init_score(obj: Objective, y: Any, sample_weight: Any = None) -> float | np.ndarray:
     """``obj.init_score`` for distributed labels (see ``global_start``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, dask.array as da, boostobj
     >>> init_score(boostobj.squared_error(), da.arange(10.0, chunks=3))
     4.5

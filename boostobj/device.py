@@ -14,8 +14,8 @@ Policy
   (``gradient_namespace``). Only XGBoost takes device gradients; LightGBM's
   calls always get NumPy.
 
-Example
--------
+Examples
+--------
 >>> from boostobj.device import resolve_device
 >>> resolve_device("cpu", "xgboost")
 'cpu'

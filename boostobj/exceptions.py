@@ -1,7 +1,7 @@
 """The warnings boostobj raises, at the bottom of the package so every layer can raise them.
 
-Example
--------
+Examples
+--------
 >>> import warnings, numpy as np, boostobj
 >>> with warnings.catch_warnings(record=True) as seen:
 ...     warnings.simplefilter("always")

@@ -23,8 +23,8 @@ intercepts ``update`` and ``predict`` while it trains
 ``tests/test_framework_internals.py`` holds every private name used here to
 the installed versions.
 
-Example
--------
+Examples
+--------
 >>> from boostobj.frameworks import param
 >>> param({"eta": 0.3}, "learning_rate", 0.1), param({}, "lambda_l2", 0.0)
 (0.3, 0.0)

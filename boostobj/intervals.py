@@ -15,8 +15,8 @@ data.
 The helpers ``coverage``, ``mean_width`` and ``interval_score`` score any
 ``(n, 2)`` interval.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from boostobj.intervals import IntervalRegressor, coverage
 >>> rng = np.random.default_rng(0)
@@ -83,8 +83,8 @@ def coverage(y: Any, interval: Any) -> float:
     interval : array of shape (n, 2)
         Lower and upper bounds per row.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from boostobj.intervals import coverage
     >>> coverage(np.array([0.0, 1.0, 5.0, 2.0]), np.array([[0, 1], [0, 1], [0, 1], [2, 3]]))
@@ -97,8 +97,8 @@ def coverage(y: Any, interval: Any) -> float:
 def mean_width(interval: Any) -> float:
     """Mean width ``upper - lower`` of an ``(n, 2)`` interval.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from boostobj.intervals import mean_width
     >>> mean_width(np.array([[0.0, 1.0], [2.0, 5.0]]))
@@ -124,8 +124,8 @@ def interval_score(y: Any, interval: Any, alpha: float) -> float:
     alpha : float in (0, 1)
         Miscoverage level: 0.1 for a 90% interval.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from boostobj.intervals import interval_score
     >>> # widths 1 and 1; the second row misses by 0.5: 1 + 1 + (2 / 0.1) * 0.5 = 12 in all
@@ -147,8 +147,8 @@ def min_calibration_rows(coverage: float) -> int:
 
     With fewer rows the finite-sample conformal quantile is infinite.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from boostobj.intervals import min_calibration_rows
     >>> min_calibration_rows(0.9), min_calibration_rows(0.95)
     (9, 19)
@@ -174,8 +174,8 @@ def conformal_quantile(scores: Any, coverage: float, sample_weight: Any = None) 
     Raises ValueError when the quantile would be +inf (too few calibration
     rows, or too little calibration weight, for ``coverage``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from boostobj.intervals import conformal_quantile
     >>> conformal_quantile(np.arange(1.0, 20.0), 0.9)  # n = 19: k = ceil(20 * 0.9) = 18
@@ -278,8 +278,8 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         backend as they are (XGBoost with ``enable_categorical=True``,
         LightGBM's pandas categoricals), and ``predict`` takes such a frame.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from boostobj.intervals import IntervalRegressor
     >>> rng = np.random.default_rng(1)

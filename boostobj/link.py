@@ -4,8 +4,8 @@ A link maps the raw margin a booster produces to the quantity the user wants
 (the inverse link, ``inverse``), and a target-scale constant back to a margin
 (``link``). Modelled on ``sklearn._loss.link``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from boostobj.link import LogitLink
 >>> float(LogitLink().inverse(np.array([0.0]))[0])

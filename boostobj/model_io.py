@@ -21,8 +21,8 @@ The drop-in estimators record by themselves; after ``xgb.train`` /
 train_set)``, which also adds the start into the first trees, so the saved
 model predicts on its own).
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, xgboost as xgb, boostobj
 >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = 10 * X[:, 0]
 >>> obj = boostobj.quantile([0.1, 0.9])
@@ -372,8 +372,8 @@ def objective_of(model: Any) -> Objective | None:
     per output, or classes that do not match the model's outputs raises
     ``ValueError``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, boostobj
     >>> from boostobj.sklearn import LGBMRegressor
     >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = X[:, 0]

@@ -4,8 +4,8 @@ It sits at the bottom of the package (it imports nothing of boostobj), so the
 model records, the adapter's ``repr`` and the custom losses all read it
 without importing upwards.
 
-Example
--------
+Examples
+--------
 >>> import boostobj
 >>> from boostobj.registry import FACTORIES
 >>> {"quantile", "focal", "hinge"} <= set(FACTORIES)
@@ -31,8 +31,8 @@ def register(factory: Callable[..., Any]) -> Callable[..., Any]:
     module too: to load the model in another process, import that module
     first (``objective_of`` never imports anything itself).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, boostobj
     >>> @boostobj.register
     ... def half_squared(scale: float = 1.0) -> boostobj.Objective:

@@ -25,8 +25,8 @@ subclass the frameworks' own estimators. With a boostobj objective they
 
 With any other objective they behave exactly like the stock classes.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, boostobj
 >>> from boostobj.sklearn import LGBMRegressor
 >>> rng = np.random.default_rng(0)

@@ -4,8 +4,8 @@ Labels and weights reach boostobj from users (arrays of any kind) and from the
 frameworks (float32 buffers, XGBoost's empty "no weights"); these turn them
 into float64 arrays or raise a ValueError naming the input and the fix.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from boostobj.validation import check_float32_labels
 >>> check_float32_labels(np.array([1.0, 1e39]))

@@ -1,4 +1,5 @@
-"""Which numbers a README section quotes, and whether its declared sources contain them.
+"""Which numbers a section of the README or of a documentation page quotes, and whether its
+declared sources contain them.
 
 Convention (one HTML comment at the top of a section, before or after its heading)::
 
@@ -38,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# the README and the documentation's Markdown pages (the gallery's and the build's left out)
+PAGES = [README] + sorted(p for p in (ROOT / "docs").rglob("*.md")
+                          if not {"_build", "auto_examples", "generated"} & set(p.relative_to(ROOT / "docs").parts))
 
 _PRODUCTS = ("Python", "XGBoost", "LightGBM", "CUDA", "CuPy", "NumPy", "scikit-learn", "sklearn", "Dask",
              "SciPy", "MAPIE", "pandas", "version", "v")
@@ -161,16 +165,18 @@ def unexplained(section: Section, root: Path = ROOT) -> list[str]:
     return bad
 
 
-def report(readme: Path = README) -> dict[str, list[str]]:
-    """Section title -> its unexplained numbers, for every section that has any."""
+def report(page: Path = README, root: Path = ROOT) -> dict[str, list[str]]:
+    """Section title -> its unexplained numbers, for every section of ``page`` that has any
+    (sources named relative to ``root``, the repository)."""
     out = {}
-    for sec in sections(readme.read_text(encoding="utf-8")):
-        bad = unexplained(sec, readme.parent)
+    for sec in sections(page.read_text(encoding="utf-8")):
+        bad = unexplained(sec, root)
         if bad:
             out[sec.title] = bad
     return out
 
 
 if __name__ == "__main__":
-    for title, bad in report().items():
-        print(f"{title}: {' '.join(bad)}")
+    for page in PAGES:
+        for title, bad in report(page).items():
+            print(f"{page.relative_to(ROOT)}: {title}: {' '.join(bad)}")

@@ -1,4 +1,5 @@
-"""Every ```python block of the README runs as written, each in a fresh process.
+"""Every ```python block of the README and of the documentation's Markdown pages runs as written,
+each in a fresh process.
 
 A block preceded by ``<!-- readme-test: gpu-only -->`` runs only where a GPU
 is visible (none is marked today: the GPU examples fall back to the CPU with
@@ -22,6 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+PAGES = [README] + sorted(p for p in (ROOT / "docs").rglob("*.md")
+                          if not {"_build", "auto_examples", "generated"} & set(p.relative_to(ROOT / "docs").parts))
 GPU_ONLY = "<!-- readme-test: gpu-only -->"
 
 # exec the block as __main__ in a fresh interpreter; keep its numeric arrays for the checks
@@ -38,15 +41,17 @@ np.savez(sys.argv[2], **{k: v for k, v in arrays.items() if v.dtype.kind in "biu
 
 
 def python_blocks() -> list[tuple[str, str, bool]]:
-    """(id, code, gpu_only) for every ```python block, named by its README section."""
-    text = README.read_text()
+    """(id, code, gpu_only) for every ```python block, named by its page and section."""
     out, counts = [], {}
-    for m in re.finditer(r"```python\n(.*?)```", text, re.S):
-        sections = re.findall(r"<!-- SECTION:(\w+) -->", text[: m.start()])
-        section = sections[-1] if sections else "top"
-        counts[section] = counts.get(section, 0) + 1
-        gpu_only = text[: m.start()].rstrip().endswith(GPU_ONLY)
-        out.append((f"{section}-{counts[section]}", m.group(1), gpu_only))
+    for page in PAGES:
+        text = page.read_text()
+        name = page.relative_to(ROOT).as_posix()
+        for m in re.finditer(r"```python\n(.*?)```", text, re.S):
+            sections = re.findall(r"<!-- SECTION:(\w+) -->", text[: m.start()])
+            section = f"{name}:{sections[-1] if sections else 'top'}"
+            counts[section] = counts.get(section, 0) + 1
+            gpu_only = text[: m.start()].rstrip().endswith(GPU_ONLY)
+            out.append((f"{section}-{counts[section]}", m.group(1), gpu_only))
     return out
 
 
@@ -56,7 +61,7 @@ def run_block(code: str, tmp_path: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(script), str(tmp_path / "vars.npz")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)  # generous: shared CI cores
-    assert proc.returncode == 0, f"README block failed:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"documentation block failed:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
     with np.load(tmp_path / "vars.npz") as data:
         return dict(data)
 
@@ -75,7 +80,7 @@ BLOCKS = python_blocks()
 
 def test_the_readme_has_its_examples():
     ids = [b[0] for b in BLOCKS]
-    assert ids[0] == "quickstart-1" and any(i.startswith("intervals") for i in ids)
+    assert ids[0] == "README.md:quickstart-1" and any(i.startswith("docs/user_guide/intervals.md") for i in ids)
     assert len(ids) >= 6
 
 
@@ -99,7 +104,7 @@ def log_loss(labels, p):
 
 def test_quickstart_runs_and_every_entry_point_learns(tmp_path):
     ident, code, _ = BLOCKS[0]
-    assert ident == "quickstart-1"
+    assert ident == "README.md:quickstart-1"
     v = run_block(code, tmp_path)
     y, y_test = v["y"], v["y_test"]
     start = pinball(y_test, np.quantile(y, 0.9, method="inverted_cdf"))  # the constant start

@@ -14,16 +14,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from readme_numbers import README, ROOT, numbers_in, report, sections, unexplained
+from readme_numbers import PAGES, ROOT, numbers_in, report, sections, unexplained
 
-SECTIONS = sections(README.read_text(encoding="utf-8"))
+PAGE_SECTIONS = [(page, sec) for page in PAGES for sec in sections(page.read_text(encoding="utf-8"))]
+SECTIONS = [sec for _, sec in PAGE_SECTIONS]
 
 
-@pytest.mark.parametrize("section", SECTIONS, ids=[s.title for s in SECTIONS])
+@pytest.mark.parametrize("section", SECTIONS,
+                         ids=[f"{page.relative_to(ROOT)}:{sec.title}" for page, sec in PAGE_SECTIONS])
 def test_section_numbers_come_from_its_declared_sources(section):
     bad = unexplained(section)
     assert not bad, (
-        f"README section {section.title!r} quotes numbers that none of its declared sources "
+        f"section {section.title!r} quotes numbers that none of its declared sources "
         f"({section.sources or 'none: add <!-- numbers: path ... -->'}) contains with the same "
         f"rounding: {bad}. Quote the committed result exactly, or drop the claim.")
 
@@ -39,34 +41,35 @@ def test_number_parsing():
     assert got == [1e6, 1e6, 1e5, 2.1e-6, 1.2, 1.5, 0.047, 10.0]
 
 
-def test_the_check_fails_when_a_results_file_changes_without_the_readme(tmp_path):
-    """Copy the README with its sources, change one number in one results file: that
-    section (and only sections citing that file) must fail."""
-    for sec in SECTIONS:
-        for src in sec.sources:
-            dst = tmp_path / src
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ROOT / src, dst)
-    shutil.copy(README, tmp_path / "README.md")
-    assert report(tmp_path / "README.md") == report(README)  # the copy behaves as the original
-    cited = [(sec, src) for sec in SECTIONS for src in sec.sources if src.startswith("benchmarks/results/")]
-    assert cited, "no README section cites a benchmark result"
-    def candidates():  # (section, source, a table figure that the source holds verbatim)
-        for sec, src in cited:
-            table = "\n".join(line for line in sec.lines if line.startswith("|"))
-            text = (tmp_path / src).read_text(encoding="utf-8")
-            others = "\n".join((tmp_path / o).read_text(encoding="utf-8") for o in sec.sources if o != src)
-            for w, _ in numbers_in(table):  # a figure only this source explains
-                if re.fullmatch(r"\d+\.\d{3,}", w) and w in text and w not in others:
-                    yield sec, src, w
+def test_the_check_fails_when_a_results_file_changes_without_the_page(tmp_path):
+    """Copy a page with its sources, change one number in one results file: that section (and
+    only sections citing that file) must fail."""
+    def candidates():  # (page, section, source, a table figure that the source holds verbatim)
+        for page, sec in PAGE_SECTIONS:
+            for src in (s for s in sec.sources if s.startswith("benchmarks/results/")):
+                table = "\n".join(line for line in sec.lines if line.startswith("|"))
+                text = (ROOT / src).read_text(encoding="utf-8")
+                others = "\n".join((ROOT / o).read_text(encoding="utf-8") for o in sec.sources if o != src)
+                for w, _ in numbers_in(table):  # a figure only this source explains
+                    if re.fullmatch(r"\d+\.\d{3,}", w) and w in text and w not in others:
+                        yield page, sec, src, w
 
-    sec, src, target = next(candidates())
+    page, sec, src, target = next(candidates())
+    for other in sections(page.read_text(encoding="utf-8")):
+        for s in other.sources:
+            dst = tmp_path / s
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / s, dst)
+    copy = tmp_path / page.relative_to(ROOT)
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(page, copy)
+    assert report(copy, tmp_path) == report(page)  # the copy behaves as the original
     path = tmp_path / src
     text = path.read_text(encoding="utf-8")
     # a rerun that moved this figure in its last digit, everywhere the file has it
     path.write_text(re.sub(rf"(?<![\d.]){re.escape(target)}(?!\d)", target + "7", text), encoding="utf-8")
     assert target in unexplained(sec, tmp_path)
-    assert report(tmp_path / "README.md") != report(README)
+    assert report(copy, tmp_path) != report(page)
 
 
 def test_a_section_quoting_numbers_without_sources_fails():

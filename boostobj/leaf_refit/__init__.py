@@ -44,8 +44,8 @@ training set and of each validation set, and grow with the refit's loss::
                     valid_sets=[obj.dataset(X_valid, y_valid, reference=train)], feval=obj.metric,
                     callbacks=[LeafRefit(obj.base_loss, X, [X_valid])])
 
-Example
--------
+Examples
+--------
 >>> import numpy as np, boostobj
 >>> from boostobj.sklearn import LGBMRegressor
 >>> rng = np.random.default_rng(0)

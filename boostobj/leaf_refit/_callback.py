@@ -29,8 +29,8 @@ class RefitCallback(xgb.callback.TrainingCallback):
     built-in metric (computed from scores that do not see the refit): pass
     ``metric: "None"`` and ``feval=obj.metric`` instead.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, lightgbm as lgb, xgboost as xgb, boostobj
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(0, 10, (500, 1)); y = X[:, 0] + rng.lognormal(size=500)

@@ -93,8 +93,8 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
     leaves. A booster it would not be exact for (dart, random forests,
     vector leaves, monotone constraints) raises ``ValueError``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, xgboost as xgb, boostobj
     >>> from boostobj.leaf_refit import XGBLeafRefit
     >>> rng = np.random.default_rng(0)

@@ -21,8 +21,8 @@ framework adapter (``boostobj.objective``) caches the encoding per dataset.
 Notation: margin ``m``, residual ``r = y - m``; for binary losses ``s = 2y - 1``
 and ``z = s m``. Gradients are with respect to ``m``.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from boostobj.losses import Huber
 >>> loss = Huber(delta=1.0)

@@ -100,8 +100,8 @@ class Loss:
     ``boostobj.Objective(MyLoss(...), "my_factory")`` in a factory decorated
     with ``boostobj.register``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, boostobj
     >>> class Squared(boostobj.Loss):
     ...     name = "squared"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 import sys
 from pathlib import Path
 
@@ -17,3 +20,24 @@ def command(module: str, argv: list[str] | None = None) -> str:
     """
     args = sys.argv[1:] if argv is None else argv
     return f"python -m benchmarks.{module}" + "".join(" " + str(a).replace(str(ROOT) + "/", "") for a in args)
+
+
+def stack() -> str:
+    """The machine and the versions a result was measured with."""
+    import lightgbm
+    import numpy
+    import xgboost
+
+    import boostobj
+
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, boostobj "
+            f"{boostobj.__version__}, XGBoost {xgboost.__version__}, LightGBM {lightgbm.__version__}, "
+            f"NumPy {numpy.__version__}")
+
+
+def write_results(out: str, payload: dict, markdown: str) -> None:
+    """``results/<out>.json`` (the data) and ``results/<out>.md`` (the table), and the table on stdout."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{out}.json").write_text(json.dumps(payload, indent=1))
+    (RESULTS / f"{out}.md").write_text(markdown)
+    print(markdown)

@@ -18,16 +18,14 @@ Each figure comes from fresh processes (median of ``--runs``):
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchmarks._common import RESULTS, command
+from benchmarks._common import command, stack, write_results
 
 IMPORT = r"""
 import sys, time
@@ -107,17 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="import_time", help="results/<out>.md and .json")
     args = parser.parse_args(argv)
     data = measure(args.runs)
-    import lightgbm
     import numba
-    import xgboost
     meta = {"command": command("import_time", argv), "date": time.strftime("%Y-%m-%d"), "runs": args.runs,
-            "stack": (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                      f"XGBoost {xgboost.__version__}, LightGBM {lightgbm.__version__}, numba {numba.__version__}")}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps({"meta": meta, "data": data}, indent=1))
-    (RESULTS / f"{args.out}.md").write_text(render(data, meta))
-    print(render(data, meta))
-
+            "stack": f"{stack()}, numba {numba.__version__}"}
+    write_results(args.out, {"meta": meta, "data": data}, render(data, meta))
 
 if __name__ == "__main__":
     main()

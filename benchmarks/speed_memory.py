@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 
-from benchmarks._common import RESULTS, command
+from benchmarks._common import command, stack, write_results
 
 VARIANTS = ["xgboost builtin", "xgboost naive", "xgboost boostobj", "xgboost naive drop-in", "xgboost drop-in",
             "lightgbm builtin", "lightgbm naive", "lightgbm boostobj", "lightgbm naive drop-in", "lightgbm drop-in"]
@@ -150,15 +149,6 @@ def render(results: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stack() -> str:
-    import lightgbm
-    import numpy
-    import xgboost
-
-    return (f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}, "
-            f"XGBoost {xgboost.__version__}, LightGBM {lightgbm.__version__}, NumPy {numpy.__version__}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[2_000_000, 6_000_000])
@@ -173,11 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     results = measure(args.rows, args.rounds, args.variants)
     meta = {"command": command("speed_memory", argv), "date": time.strftime("%Y-%m-%d"), "stack": stack(),
             "rounds": args.rounds}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    (RESULTS / f"{args.out}.md").write_text(render(results, meta))
-    print(render(results, meta))
-
+    write_results(args.out, {"meta": meta, "results": results}, render(results, meta))
 
 if __name__ == "__main__":
     main()

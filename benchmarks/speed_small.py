@@ -18,8 +18,6 @@ native ``train`` (``native``).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 
 import lightgbm as lgb
@@ -27,7 +25,7 @@ import numpy as np
 import xgboost as xgb
 
 import boostobj
-from benchmarks._common import RESULTS, command
+from benchmarks._common import command, stack, write_results
 from boostobj.sklearn import LGBMRegressor, XGBRegressor
 
 LOSSES = {"quantile(0.9)": lambda: boostobj.quantile(0.9), "huber(1)": lambda: boostobj.huber(1.0)}
@@ -142,17 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="speed_small", help="results/<out>.md and .json")
     args = parser.parse_args(argv)
     results = measure(args.rows, args.threads, args.rounds, args.reps)
-    import lightgbm
     meta = {"command": command("speed_small", argv), "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds,
-            "reps": args.reps,
-            "stack": (f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python "
-                      f"{platform.python_version()}, boostobj {boostobj.__version__}, XGBoost {xgb.__version__}, "
-                      f"LightGBM {lightgbm.__version__}, NumPy {np.__version__}")}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    (RESULTS / f"{args.out}.md").write_text(render(results, meta))
-    print(render(results, meta))
-
+            "reps": args.reps, "stack": stack()}
+    write_results(args.out, {"meta": meta, "results": results}, render(results, meta))
 
 if __name__ == "__main__":
     main()

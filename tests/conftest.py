@@ -11,7 +11,7 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def load_benchmark(script, name=None):
+def load_benchmark(script, name=None):  # name: unused, kept for the callers
     """Import a module of the benchmarks package (``script``: its file); a generator for
     module-scoped fixtures."""
     import importlib

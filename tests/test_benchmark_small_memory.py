@@ -1,0 +1,71 @@
+"""benchmarks/speed_small.py, speed_memory.py and import_time.py stay runnable and measure what they say."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import load_benchmark
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def small():
+    yield from load_benchmark(BENCH / "speed_small.py")
+
+
+@pytest.fixture(scope="module")
+def memory():
+    yield from load_benchmark(BENCH / "speed_memory.py")
+
+
+@pytest.fixture(scope="module")
+def imports():
+    yield from load_benchmark(BENCH / "import_time.py")
+
+
+def test_small_data_times_every_variant_and_renders_the_ratios(small):
+    results = small.measure([300], [1], rounds=3, reps=1)
+    keys = {(r["framework"], r["loss"], r["variant"]) for r in results}
+    assert ("lightgbm", "quantile(0.9)", "drop-in, no refit") in keys
+    assert ("xgboost", "huber(1)", "drop-in, no refit") not in keys  # huber has no refit
+    assert all(r["ms"] > 0 for r in results) and len(results) == 2 * (5 + 4)
+    table = small.render(results, {"command": "c", "date": "d", "stack": "s", "rounds": 3, "reps": 1})
+    rows = [line for line in table.splitlines() if line.startswith("| 300 |")]
+    assert len(rows) == 4 and all(line.count("|") == 12 for line in rows)
+
+
+def test_the_refit_variant_really_refits(small, monkeypatch):
+    """'drop-in' takes the leaf refit and 'drop-in, no refit' does not: the refit's callback runs only there."""
+    from boostobj.leaf_refit import _lightgbm
+
+    calls = []
+    real = _lightgbm.LeafRefit._refit
+    monkeypatch.setattr(_lightgbm.LeafRefit, "_refit", lambda self, i: (calls.append(i), real(self, i))[1])
+    X, y = small.make_data(300)
+    small.fit("lightgbm", "quantile(0.9)", "drop-in, no refit", X, y, 1, 3)
+    assert calls == []
+    small.fit("lightgbm", "quantile(0.9)", "drop-in", X, y, 1, 3)
+    assert calls == [0, 1, 2]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS from /proc")
+def test_memory_worker_measures_the_fits_peak_above_the_data(memory):
+    small = memory.worker("lightgbm boostobj", 20_000, 2)
+    assert small["above_mb"] >= 0 and small["before_mb"] > 0
+    table = memory.render([{"variant": "v", "rows": n, "above_mb": mb, "before_mb": 1.0, "seconds": 1.0}
+                           for n, mb in ((1_000_000, 100.0), (3_000_000, 300.0))],
+                          {"command": "c", "date": "d", "stack": "s", "rounds": 5})
+    # 200 MB over 2M rows: 104.9 bytes a row (MB = 2**20 bytes), intercept 0
+    assert "| v | 100 | 300 | 105 | 0 | 1.0 |" in table
+
+
+def test_import_time_renders_what_it_measured(imports):
+    data = {"import_s": 0.05, "import_added": ["boostobj"],
+            "first_call": {"huber": {"compiled_s": 1.5, "cached_s": 0.5, "warm_ms": 0.1}}}
+    table = imports.render(data, {"command": "c", "date": "d", "stack": "s", "runs": 3})
+    assert "**0.050 s**" in table and "| huber | 1.50 | 0.50 | 0.100 |" in table
+    took, added = imports._run(imports.IMPORT)
+    assert 0 < took < 30 and "numba" not in added

@@ -1,7 +1,7 @@
 """GPU training time: built-in objective vs boostobj with NumPy vs boostobj with CuPy.
 
 On a machine with an NVIDIA GPU (XGBoost's CUDA wheel, plus ``pip install
-'boostobj[gpu]'`` for CuPy), for 1M and 10M rows it times ``--rounds``
+".[gpu]"`` for CuPy), for 1M and 10M rows it times ``--rounds``
 boosting rounds of
 
 - XGBoost ``device="cuda"``: the built-in objective, ``boostobj`` computing
@@ -21,8 +21,8 @@ First it prints the CUDA major version XGBoost was built for (its
 ``build_info()``, else its wheel's ``nvidia-nccl-cuNN`` requirement) and the
 one of the installed CuPy, and stops (exit status 3) when they differ: one
 process cannot load two CUDA runtimes reliably, and the fix is the matching
-extra (``boostobj[gpu-cuda12]`` for XGBoost <= 3.2, ``boostobj[gpu-cuda13]``
-= ``boostobj[gpu]`` for XGBoost 3.4).
+extra (``gpu-cuda12`` for XGBoost <= 3.2, ``gpu-cuda13`` = ``gpu`` for
+XGBoost 3.4).
 
 Prints a Markdown table and writes ``benchmarks/results/gpu.md``. Without a
 usable GPU it stops with a message (exit status 2); ``--allow-cpu`` runs the
@@ -49,7 +49,7 @@ from typing import Any, Callable
 import numpy as np
 
 import boostobj
-from boostobj.device import gradient_namespace, lightgbm_device_params, resolve_device
+from boostobj.device import gradient_namespace, lightgbm_device_params, resolve_device, xgboost_cuda
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.md"
@@ -80,28 +80,6 @@ class Row:
 
 
 # ---- CUDA versions: XGBoost's wheel and CuPy must agree ---------------------------
-def xgboost_cuda(build_info: dict | None = None, requires: list[str] | None = None) -> tuple[int | None, str]:
-    """(CUDA major version XGBoost was built for, where that was read); None for a CPU build.
-
-    ``build_info()["CUDA_VERSION"]`` when the build has CUDA, else the wheel's
-    ``nvidia-nccl-cuNN`` requirement. The arguments default to the installed XGBoost.
-    """
-    if build_info is None:
-        import xgboost
-
-        build_info = xgboost.build_info()
-    if requires is None:
-        requires = importlib.metadata.requires("xgboost") or []
-    version = build_info.get("CUDA_VERSION")
-    if build_info.get("USE_CUDA") and version:
-        return int(version[0]), f"build_info CUDA_VERSION {'.'.join(map(str, version))}"
-    for req in requires:
-        m = re.match(r"\s*nvidia-nccl-cu(\d+)", req)
-        if m:
-            return int(m.group(1)), f"wheel requires {req.split(';')[0].strip()}"
-    return None, "CPU-only build"
-
-
 def cupy_cuda(cupy: Any = None, distributions: list[str] | None = None) -> tuple[int | None, str]:
     """(CUDA major version of the installed CuPy, where that was read); None without CuPy.
 
@@ -129,7 +107,7 @@ def cuda_mismatch(xgb: tuple[int | None, str], cp: tuple[int | None, str]) -> st
     if x is None or c is None or x == c:
         return None
     return (f"XGBoost is built for CUDA {x} ({xwhy}) but CuPy is for CUDA {c} ({cwhy}). Install the "
-            f"CuPy for CUDA {x}: pip uninstall cupy-cuda{c}x && pip install \"boostobj[gpu-cuda{x}]\" "
+            f"CuPy for CUDA {x}: pip uninstall cupy-cuda{c}x && pip install \".[gpu-cuda{x}]\" "
             "(gpu-cuda12 for XGBoost <= 3.2, gpu-cuda13 = gpu for XGBoost 3.4).")
 
 
@@ -287,7 +265,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
               "machine, or pass --allow-cpu for a CPU smoke run.", file=sys.stderr)
         raise SystemExit(NO_GPU_EXIT)
     if xgb_device == "cuda" and cupy is None:
-        print("note: CuPy is not usable (pip install 'boostobj[gpu]'): no CuPy column.", file=sys.stderr)
+        print("note: CuPy is not usable (pip install \".[gpu]\"): no CuPy column.", file=sys.stderr)
     device = xgb_device if xgb_device == "cuda" else "cpu"
 
     rows: list[Row] = []

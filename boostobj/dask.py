@@ -94,7 +94,7 @@ def _dask():
         import dask
         import dask.array as da
     except ImportError as exc:  # pragma: no cover - dask is an optional extra
-        raise ImportError("boostobj.dask needs dask: pip install 'boostobj[dask]'") from exc
+        raise ImportError("boostobj.dask needs dask: the dask extra, pip install \".[dask]\" from a checkout") from exc
     return dask, da
 
 

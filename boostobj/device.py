@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import re
 import warnings
 from typing import Any
@@ -130,6 +131,44 @@ def cuda_ordinal(device: str) -> int:
     return int(device.split(":")[1]) if ":" in device else 0
 
 
+def xgboost_cuda(build_info: dict | None = None, requires: list[str] | None = None) -> tuple[int | None, str]:
+    """(CUDA major version XGBoost was built for, where that was read); None for a CPU build.
+
+    ``build_info()["CUDA_VERSION"]`` when the build has CUDA, else the wheel's
+    ``nvidia-nccl-cuNN`` requirement. The arguments default to the installed XGBoost.
+
+    Examples
+    --------
+    >>> xgboost_cuda({"USE_CUDA": True, "CUDA_VERSION": [12, 8]}, [])
+    (12, 'build_info CUDA_VERSION 12.8')
+    """
+    if build_info is None:
+        import xgboost
+
+        build_info = xgboost.build_info()
+    if requires is None:
+        requires = importlib.metadata.requires("xgboost") or []
+    version = build_info.get("CUDA_VERSION")
+    if build_info.get("USE_CUDA") and version:
+        return int(version[0]), f"build_info CUDA_VERSION {'.'.join(map(str, version))}"
+    for req in requires:
+        m = re.match(r"\s*nvidia-nccl-cu(\d+)", req)
+        if m:
+            return int(m.group(1)), f"wheel requires {req.split(';')[0].strip()}"
+    return None, "CPU-only build"
+
+
+def cupy_extra(cuda: int | None = None) -> str:
+    """The boostobj extra whose CuPy matches the CUDA of the installed XGBoost ("gpu" when unknown).
+
+    Examples
+    --------
+    >>> cupy_extra(12), cupy_extra(13), cupy_extra(None)
+    ('gpu-cuda12', 'gpu-cuda13', 'gpu')
+    """
+    return f"gpu-cuda{cuda}" if cuda in (12, 13) else "gpu"
+
+
 @functools.lru_cache(maxsize=None)
 def gradient_namespace(device: str) -> Any | None:
     """CuPy, when objective gradients for ``device`` can be computed on that GPU; else None.
@@ -147,7 +186,9 @@ def gradient_namespace(device: str) -> Any | None:
     try:
         import cupy
     except ImportError:
-        why = "CuPy is not installed (pip install 'boostobj[gpu]')"
+        extra = cupy_extra(xgboost_cuda()[0])
+        why = (f"CuPy is not installed (from a checkout: pip install \".[{extra}]\", the CuPy for the CUDA "
+               "of the installed XGBoost)")
     else:
         try:
             count = int(cupy.cuda.runtime.getDeviceCount())

@@ -79,11 +79,11 @@ def test_a_cuda_mismatch_is_refused_with_the_fix(gpu_bench, monkeypatch, capsys)
     assert gpu_bench.cuda_mismatch((12, "a"), (None, "CuPy not installed")) is None
     assert gpu_bench.cuda_mismatch((None, "CPU-only build"), (12, "b")) is None
     message = gpu_bench.cuda_mismatch((13, "wheel requires nvidia-nccl-cu13"), (12, "package cupy-cuda12x"))
-    assert "CUDA 13" in message and "CUDA 12" in message and 'boostobj[gpu-cuda13]' in message
+    assert "CUDA 13" in message and "CUDA 12" in message and '.[gpu-cuda13]' in message
     # and main stops on it before measuring anything, even for a CPU smoke run
     monkeypatch.setattr(gpu_bench, "xgboost_cuda", lambda: (13, "wheel requires nvidia-nccl-cu13"))
     monkeypatch.setattr(gpu_bench, "cupy_cuda", lambda: (12, "package cupy-cuda12x"))
     with pytest.raises(SystemExit) as stop:
         gpu_bench.main(["--allow-cpu", "--rows", "3000"])
     assert stop.value.code == gpu_bench.CUDA_MISMATCH_EXIT
-    assert "pip install \"boostobj[gpu-cuda13]\"" in capsys.readouterr().err
+    assert "pip install \".[gpu-cuda13]\"" in capsys.readouterr().err

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results"  # one folder per benchmark, indexed in its README.md
+SPEED = RESULTS / "speed"
 
 
 def command(module: str, argv: list[str] | None = None) -> str:
@@ -35,9 +36,9 @@ def stack() -> str:
             f"NumPy {numpy.__version__}")
 
 
-def write_results(out: str, payload: dict, markdown: str) -> None:
-    """``results/<out>.json`` (the data) and ``results/<out>.md`` (the table), and the table on stdout."""
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{out}.json").write_text(json.dumps(payload, indent=1))
-    (RESULTS / f"{out}.md").write_text(markdown)
+def write_results(out: str, payload: dict, markdown: str, folder: Path = SPEED) -> None:
+    """``<folder>/<out>.json`` (the data) and ``<folder>/<out>.md`` (the table), and the table on stdout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{out}.json").write_text(json.dumps(payload, indent=1))
+    (folder / f"{out}.md").write_text(markdown)
     print(markdown)

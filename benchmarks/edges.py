@@ -9,7 +9,7 @@ boostobj warned that the fit cannot move (``StalledFitWarning``). Values
 outside a range are passed to the loss class with its check bypassed, to
 show what the range keeps out.
 
-    python -m benchmarks.edges [--out benchmarks/results/edges.md]
+    python -m benchmarks.edges [--out benchmarks/results/edges/edges.md]
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def run() -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "edges.md")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "edges" / "edges.md")
     a = p.parse_args()
     t0 = time.perf_counter()
     table = run()

@@ -24,7 +24,7 @@ process cannot load two CUDA runtimes reliably, and the fix is the matching
 extra (``gpu-cuda12`` for XGBoost <= 3.2, ``gpu-cuda13`` = ``gpu`` for
 XGBoost 3.4).
 
-Prints a Markdown table and writes ``benchmarks/results/gpu.md``. Without a
+Prints a Markdown table and writes ``benchmarks/results/speed/gpu.md``. Without a
 usable GPU it stops with a message (exit status 2); ``--allow-cpu`` runs the
 same code on the CPU as a smoke test (small ``--rows``; nothing is written
 unless ``--out`` is given).
@@ -52,7 +52,7 @@ import boostobj
 from boostobj.device import gradient_namespace, lightgbm_device_params, resolve_device, xgboost_cuda
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.md"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "speed" / "gpu.md"
 GOAL = 1.2
 NO_GPU_EXIT = 2
 CUDA_MISMATCH_EXIT = 3

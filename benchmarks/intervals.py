@@ -1,7 +1,7 @@
 """Prediction intervals (issue 5): coverage, multi- vs separate-quantile models, a plot.
 
 Three measurements, printed as Markdown and written to
-``benchmarks/results/intervals.md`` (plus the figure
+``benchmarks/results/intervals/intervals.md`` (plus the figure
 ``experiments/figures/intervals_heteroscedastic.png``):
 
 1. **Coverage** of the 90% interval of ``boostobj.IntervalRegressor``, raw
@@ -306,10 +306,10 @@ def main(argv=None) -> None:
     p.add_argument("--seeds-diabetes", type=int, default=Config.seeds_diabetes)
     p.add_argument("--n-estimators", type=int, default=Config.n_estimators)
     p.add_argument("--repeats", type=int, default=Config.repeats)
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "intervals.md")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "intervals" / "intervals.md")
     p.add_argument("--figure", type=Path, default=ROOT / "experiments" / "figures" / "intervals_heteroscedastic.png")
     p.add_argument("--mapie", action="store_true",
-                   help="only the comparison with MAPIE (writes benchmarks/results/intervals_mapie.md)")
+                   help="only the comparison with MAPIE (writes benchmarks/results/intervals/intervals_mapie.md)")
     a = p.parse_args(argv)
     cfg = Config(seeds_hetero=a.seeds_hetero, seeds_diabetes=a.seeds_diabetes, n_estimators=a.n_estimators,
                  repeats=a.repeats)

@@ -131,7 +131,7 @@ def main() -> int:
                     f"{v:.3f}" for v in mean[(name, a, label)] / base) + " |")
             lines.append("")
     text = "\n".join(lines)
-    out = quality.RESULTS / "leaf_refit.md"
+    out = quality.QUANTILE / "leaf_refit.md"
     out.write_text(text + "\n")
     print(text)
     print(f"wrote {out}", file=sys.stderr)

@@ -6,7 +6,7 @@ Run by hand (not in CI)::
     python -m benchmarks.quality --quick    # smoke run: 1 seed, 50 rounds, smaller data (prints only)
     # issue 10: the quantile grid alone, into its own file per XGBoost generation
     python -m benchmarks.quality --only quantile --alphas 0.01 0.05 0.5 0.95 0.99 --seeds 3 \
-        --out benchmarks/results/quality_quantile_xgb$(python -c "import xgboost; print(xgboost.__version__)").md
+        --out benchmarks/results/quantile/quality_quantile_xgb$(python -c "import xgboost; print(xgboost.__version__)").md
     python -m benchmarks.quality --convergence   # test pinball vs rounds, figure + table
 
 Test loss at equal rounds and equal tree settings. Every model, ours and the
@@ -72,7 +72,7 @@ compared model with the lowest mean. The ratio is ours / best per framework.
 A row meets the goal when the ratio is <= 1.00, or <= 1.02 and the paired
 per-seed difference ours - best is within 2 standard errors of 0 (a tie).
 Seeds run in ``--jobs`` processes (default 2), every model and OpenMP on
-one thread. Writes ``benchmarks/results/quality_xgb<XGBoost version>.md`` and,
+one thread. Writes ``benchmarks/results/quality/quality_xgb<XGBoost version>.md`` and,
 next to it, the same name with ``.json``: every seed's value of every model.
 The report ends with the goal applied to every model in turn (each compared
 model against the best of the others): how many rows any one model can meet.
@@ -113,7 +113,8 @@ from benchmarks._common import command  # noqa: E402
 from boostobj.sklearn import LGBMClassifier, LGBMRegressor, XGBClassifier, XGBRegressor  # noqa: E402
 from sinc import make_data as sinc_data  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results" / "quality"
+QUANTILE = ROOT / "benchmarks" / "results" / "quantile"  # the tails, the convergence figure
 OURS = ("ours XGBoost", "ours LightGBM")
 ALPHAS = (0.05, 0.5, 0.95)
 ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # issue 10's grid
@@ -829,11 +830,11 @@ def convergence(cfg: Config, jobs: int) -> int:
     axes[-1].legend(fontsize=7)
     fig.suptitle(f"Quantile convergence on the heteroscedastic data ({tag}, {cfg.seeds} seeds)")
     fig.tight_layout()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    png = RESULTS / f"quantile_convergence_{tag}.png"
+    QUANTILE.mkdir(parents=True, exist_ok=True)
+    png = QUANTILE / f"quantile_convergence_{tag}.png"
     fig.savefig(png, dpi=100)
     text = "\n".join(lines).replace("{seconds:.0f}", f"{time.perf_counter() - t0:.0f}") + "\n"
-    md = RESULTS / f"quantile_convergence_{tag}.md"
+    md = QUANTILE / f"quantile_convergence_{tag}.md"
     md.write_text(text)
     print(text)
     print(f"wrote {png} and {md}", file=sys.stderr)
@@ -854,9 +855,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", nargs="+", help="regression datasets to run (default: all)")
     ap.add_argument("--convergence", action="store_true",
                     help="only the convergence figure: test pinball vs rounds on the heteroscedastic "
-                         "data, alpha 0.05 / 0.5 / 0.95 (writes benchmarks/results/quantile_convergence_*)")
+                         "data, alpha 0.05 / 0.5 / 0.95 (writes benchmarks/results/quantile/quantile_convergence_*)")
     ap.add_argument("--out", type=Path,
-                    help="Markdown file to write (default benchmarks/results/quality_xgb<version>.md; "
+                    help="Markdown file to write (default benchmarks/results/quality/quality_xgb<version>.md; "
                          "with --quick nothing is written unless --out is given)")
     args = ap.parse_args(argv)
     cfg = quick_config() if args.quick else Config()

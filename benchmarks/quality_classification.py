@@ -1,6 +1,6 @@
 """Quality of the expectile, hinge and modified Huber objectives against the built-ins.
 
-Two tables, printed and written to ``benchmarks/results/quality_classification.md``:
+Two tables, printed and written to ``benchmarks/results/quality/quality_classification.md``:
 
 - expectile: ``boostobj.expectile(alpha)`` against XGBoost's built-in
   ``reg:expectileerror`` (XGBoost >= 3.4; the table says so and is skipped
@@ -36,7 +36,7 @@ from sklearn.model_selection import train_test_split
 import boostobj
 from boostobj import sklearn as bsk
 
-RESULTS = Path(__file__).resolve().parent / "results" / "quality_classification.md"
+RESULTS = Path(__file__).resolve().parent / "results" / "quality" / "quality_classification.md"
 ALPHAS = (0.1, 0.5, 0.9)
 
 

@@ -51,7 +51,7 @@ from benchmarks import quality
 import boostobj  # noqa: E402
 from boostobj.sklearn import LGBMRegressor, XGBRegressor  # noqa: E402
 
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "quantile"
 CASES = [("heteroscedastic", 0.01), ("heteroscedastic", 0.05), ("engel", 0.01), ("engel", 0.99),
          ("diabetes", 0.05), ("diabetes", 0.95)]
 
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{quality.versions()}.", *body]) + "\n"
     print(text)
     if args.out:
-        RESULTS.mkdir(exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{args.out}.md").write_text(text)
     return 0
 

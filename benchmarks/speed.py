@@ -55,7 +55,7 @@ import boostobj
 from boostobj import _compiled
 from boostobj import sklearn as bsk
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).parent / "results" / "speed"
 
 LOSSES = {
     "log_cosh": (boostobj.log_cosh, "reg"),

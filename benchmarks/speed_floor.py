@@ -55,7 +55,7 @@ import boostobj  # noqa: E402
 from benchmarks.speed import LGBRunner, PerCall, Replay, ReplayTouch, XGBRunner, make_data  # noqa: E402
 from boostobj.objective import _labels_and_weights  # noqa: E402
 
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "speed"
 
 try:
     import numba
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             f"median over cycles. budget: 3% of a replay round.\n\n{table(results)}\n")
     print(text)
     if args.out:
-        RESULTS.mkdir(exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{args.out}.md").write_text(text)
         (RESULTS / f"{args.out}.json").write_text(json.dumps(results, indent=1))
     return 0

@@ -45,7 +45,7 @@ import boostobj  # noqa: E402
 from boostobj import _compiled  # noqa: E402
 from boostobj import objective as objective_module  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = ROOT / "benchmarks" / "results" / "speed"
 
 
 def _float_copy(state: Any) -> np.ndarray:

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "speed"
 
 
 def measure(rows: int, threads: int, rounds: int, frameworks: list[str], losses: list[str]) -> dict:

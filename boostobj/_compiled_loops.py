@@ -152,7 +152,7 @@ _SUM = {**_LOOP, "fastmath": _FASTMATH | {"reassoc"}}
 
 # The rows of the residual and the sum of the curvature they write, in one pass, for the
 # per-round factor (``RowPass.run_summed``): one read of the rows instead of two
-# (benchmarks/results/speed_paired_quantile_one_pass_<rows>.md). Compiled as the row loops
+# (benchmarks/results/speed/speed_paired_quantile_one_pass_<rows>.md). Compiled as the row loops
 # are (reassociation would change the curvature's last bits): the sum goes into 16 float64 lanes, one per row of each group of 16, so the loop still
 # vectorises; the rows are written as ``_rows_residual`` writes them. ``k`` is None
 # (unweighted) or 1: the round's factor is applied afterwards (``_scale_pair``), the same

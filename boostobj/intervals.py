@@ -7,7 +7,7 @@ conformalizes the interval on a held-out calibration split: conformalized
 quantile regression (CQR; Romano, Patterson & Candes 2019, "Conformalized
 Quantile Regression", NeurIPS). Raw quantile intervals from a boosted model
 have no coverage guarantee and miss in either direction on new data (in
-``benchmarks/results/intervals.md`` the raw 90% interval covers 0.916 on the
+``benchmarks/results/intervals/intervals.md`` the raw 90% interval covers 0.916 on the
 heteroscedastic example and 0.676-0.719 on diabetes); CQR has a
 finite-sample guarantee ``P(y in interval) >= coverage`` for exchangeable
 data.
@@ -251,10 +251,9 @@ class IntervalRegressor(RegressorMixin, BaseEstimator):
         Both backends keep at least 20 rows in a leaf (LightGBM's default
         ``min_child_samples``; XGBoost gets ``min_child_weight=20``, which
         under the quantile refit counts rows): a leaf's exact 5% quantile of
-        a handful of rows is its noisiest row (measured on diabetes, 40
-        splits: XGBoost's default of one gave conformal 90% intervals of
-        mean width 196.72, twenty 186.35, MAPIE + LightGBM's built-in
-        190.12; ``benchmarks/results/intervals_mapie*.md``).
+        a handful of rows is its noisiest row (XGBoost's default of one
+        gives wider conformal intervals: the comparison is in
+        ``benchmarks/results/intervals/intervals_mapie*.md``).
     random_state : int, RandomState or None
         Seeds the calibration split and the booster.
     device : {"cpu", "cuda", "gpu"}, default "cpu"

@@ -183,7 +183,7 @@ _ARRAY_STATES = 8
 _OUTPUT_RING = 4
 # Above this for the whole ring (four pairs of float32 up to about a million rows), two pairs:
 # 16 bytes a row fewer where memory counts, at the same speed there (but not below:
-# benchmarks/results/speed_inprocess_output_ring_*.md).
+# benchmarks/results/speed/speed_inprocess_output_ring_*.md).
 _OUTPUT_RING_BYTES = 32 << 20
 
 
@@ -1007,7 +1007,7 @@ class Objective:
             y = y_was = state.row_labels()
         else:
             # bytes for a memory-bound row; for one bound by arithmetic (focal) the conversion
-            # from bytes cost more than the bytes saved (speed_inprocess_compared_labels.md)
+            # from bytes cost more than the bytes saved (benchmarks/results/speed/speed_inprocess_compared_labels.md)
             y, y_was = y_now, state.source_labels() if loss.compiled_row_blocks else state.compared_labels()
         rows = _compiled.RowPass(loss.compiled_row, loss.float64_margin == "residual", w, wk, params,
                                  y_was, g, h, loss.compiled_row_blocks)

@@ -3,7 +3,7 @@ declared sources contain them.
 
 Convention (one HTML comment at the top of a section, before or after its heading)::
 
-    <!-- numbers: benchmarks/results/speed.md tests/test_training.py -->
+    <!-- numbers: benchmarks/results/speed/speed_small.md tests/test_training.py -->
     <!-- params: 200 0.1 3 -->
 
 ``numbers:`` names the committed files the section's figures come from

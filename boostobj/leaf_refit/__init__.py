@@ -5,7 +5,7 @@ from its gradients, then sets every leaf to the alpha-quantile of its rows'
 residuals (``RenewTreeOutput`` / ``UpdateTreeLeaf``). A custom objective
 cannot take that step: it hands over gradient and curvature only, and a
 Newton step on the pinball loss's MM curvature moves a tail quantile's
-leaves slowly (``benchmarks/results/leaf_refit.md``). The two
+leaves slowly (``benchmarks/results/quantile/leaf_refit.md``). The two
 callbacks here take the step from Python for every loss with
 ``exact_leaf_refit``: ``LeafRefit`` for LightGBM (below) and
 ``XGBLeafRefit`` for XGBoost (its own docstring), both used by the drop-ins.

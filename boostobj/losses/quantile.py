@@ -50,7 +50,7 @@ class Quantile(Loss):
     too small when the guard is too tight, while tail quantiles, whose
     gradients are lopsided, train best with a tighter one; hence the factor
     2 min(alpha, 1 - alpha). The default's test loss against the built-ins is
-    in ``benchmarks/results/quality_xgb<version>.md``; other guards have no committed
+    in ``benchmarks/results/quality/quality_xgb<version>.md``; other guards have no committed
     result.
 
     ``eps=None`` (the default) means 0.5 when the leaves are Newton steps
@@ -123,7 +123,7 @@ class Quantile(Loss):
         LightGBM's built-in does. The default 0.5 was chosen on sinc, Friedman
         #1, diabetes and the heteroscedastic data (not on engel or randhie)
         against 0.25 and 1 and against a prior on every leaf, W / (W + c N);
-        its effect is in ``benchmarks/results/quality_quantile_xgb<version>.md``.
+        its effect is in ``benchmarks/results/quantile/quality_quantile_xgb<version>.md``.
         """
         alpha = float(self._alphas[k])
         if self.refit_prior == 0:

@@ -72,7 +72,7 @@ class LogCosh(Loss):
     guard. The weight is therefore evaluated at :math:`\max(|r|, \epsilon)`
     with :math:`\epsilon` = ``eps`` times the dataset's typical residual at
     the start (below it, rows share one curvature; the gradient is exact).
-    Its effect at labels x1000 is measured in ``benchmarks/results/quality_xgb<version>.md``
+    Its effect at labels x1000 is measured in ``benchmarks/results/quality/quality_xgb<version>.md``
     (log-cosh table and note). The optimal constant is the M-estimate solving
     :math:`\sum w \tanh(y - c) = 0`.
     """

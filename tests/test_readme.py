@@ -52,6 +52,14 @@ def python_blocks() -> list[tuple[str, str, bool]]:
             counts[section] = counts.get(section, 0) + 1
             gpu_only = text[: m.start()].rstrip().endswith(GPU_ONLY)
             out.append((f"{section}-{counts[section]}", m.group(1), gpu_only))
+    for page in sorted((ROOT / "docs").rglob("*.rst")):  # the reST pages' code-block directives
+        if {"_build", "generated", "auto_examples"} & set(page.relative_to(ROOT / "docs").parts):
+            continue
+        name = page.relative_to(ROOT).as_posix()
+        pattern = r"^\.\. code-block:: python\n\n((?:(?:    .*)?\n)+)"
+        for n, m in enumerate(re.finditer(pattern, page.read_text(), re.M), 1):
+            code = "\n".join(line[4:] for line in m.group(1).splitlines())
+            out.append((f"{name}-{n}", code, False))
     return out
 
 

@@ -58,7 +58,19 @@ class LossReport:
 
 
 class LossCheckError(ValueError):
-    """Raised by ``check_loss`` when a check fails; ``report`` holds them all."""
+    """Raised by ``check_loss`` when a check fails; ``report`` holds them all.
+
+    Examples
+    --------
+    >>> import numpy as np, boostobj
+    >>> wrong = boostobj.custom("wrong_gradient", lambda y, m: (y - m) ** 2,
+    ...                         gradient=lambda y, m: m - y, curvature="mm")   # should be 2 (m - y)
+    >>> try:
+    ...     boostobj.check_loss(wrong)
+    ... except boostobj.LossCheckError as error:
+    ...     print(error.report.passed)
+    False
+    """
 
     def __init__(self, report: LossReport):
         super().__init__(str(report))

@@ -389,6 +389,15 @@ class DaskStart:
         outputs).
     scale : float or ndarray
         The global label scale (typical |residual| at the start).
+
+    Examples
+    --------
+    >>> import numpy as np, boostobj
+    >>> from boostobj.dask import DaskStart
+    >>> obj = boostobj.huber(1.0)
+    >>> start = DaskStart(obj.with_start(2.0, 1.5), 2.0, 1.5)   # what global_start returns
+    >>> start.base_score, start.objective.init_score(np.array([0.0, 100.0]))
+    (2.0, 2.0)
     """
 
     objective: Objective

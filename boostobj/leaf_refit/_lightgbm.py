@@ -71,12 +71,28 @@ def _raw(X: Any) -> Any:
 class LeafRefit:
     """A LightGBM callback that refits each new tree's leaves to ``loss.leaf_values``.
 
-    Pass it in ``callbacks`` with the raw training data ``X`` and the raw data
-    of each validation set LightGBM adds (in order, leaving out an eval set
-    that is the training set itself). On the first iteration it takes over
-    the booster's ``update`` and its cached scores (see the module
+    ``obj.leaf_refit()`` is the way to use it in ``lgb.train`` (it also grows
+    the trees with the refit's loss). Built by hand, pass it in
+    ``callbacks``; ``X`` and ``eval_X`` (the raw data of the training set and
+    of each validation set LightGBM adds, in order) are optional: each row's
+    leaf is read off LightGBM's cached scores, and the raw data serves only
+    when two leaves of a round share one value. On the first iteration it
+    takes over the booster's ``update`` and its cached scores (see the module
     docstring). ``loss`` must have ``exact_leaf_refit``. A row of weight w
     refits as w rows, in the leaf values and in their ``lambda`` shrinkage.
+
+    Examples
+    --------
+    >>> import numpy as np, lightgbm as lgb, boostobj
+    >>> from boostobj.leaf_refit import LeafRefit
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 10, (400, 1)); y = X[:, 0] + rng.lognormal(size=400)
+    >>> obj = boostobj.quantile(0.2); grower = obj.with_loss(obj.base_loss.for_leaf_refit())
+    >>> train = obj.dataset(X, y)
+    >>> refit = LeafRefit(obj.base_loss)
+    >>> bst = lgb.train({"objective": grower, "verbose": -1, "num_leaves": 4}, train, 5, callbacks=[refit])
+    >>> refit.unrefit_rounds   # every round's leaves were told apart and refit
+    0
     """
 
     before_iteration = True

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -235,3 +236,67 @@ def lightgbm_cached_scores(booster: Any, data_idx: int, k: int) -> np.ndarray | 
         return out.reshape(k, n).T if got.value == n * k else None  # class-major in LightGBM
     except Exception:  # a LightGBM whose internals moved: the caller asks pred_leaf instead
         return None
+
+
+_NUM_LEAVES = re.compile(rb"^num_leaves=(\d+)$", re.M)
+
+
+def lightgbm_leaf_counts(booster: Any, iteration: int, k: int) -> list[int]:
+    """The number of leaves of each of iteration ``iteration``'s ``k`` trees, in tree order.
+
+    Read off the model text of that one iteration (LightGBM's
+    ``LGBM_BoosterSaveModelToString``, the call behind ``model_to_string``,
+    into one buffer); ``Booster.dump_model`` gives the same from its JSON, at
+    several times the cost per round of the leaf refit. Falls back to it
+    where the text cannot be read.
+    """
+    try:
+        from lightgbm.basic import _LIB, _safe_call
+
+        size = 1 << 16
+        for _ in range(2):  # the second time with the length the first reported
+            buf = ctypes.create_string_buffer(size)
+            got = ctypes.c_int64(0)
+            _safe_call(_LIB.LGBM_BoosterSaveModelToString(
+                booster._handle, ctypes.c_int(iteration), ctypes.c_int(1), ctypes.c_int(0),
+                ctypes.c_int64(size), ctypes.byref(got), ctypes.c_char_p(ctypes.addressof(buf))))
+            if got.value <= size:
+                counts = [int(c) for c in _NUM_LEAVES.findall(buf.raw[:got.value])]
+                if len(counts) == k:
+                    return counts
+                break
+            size = int(got.value)
+    except Exception:  # noqa: BLE001 - a LightGBM whose internals moved: the public route
+        pass
+    info = booster.dump_model(start_iteration=iteration, num_iteration=1)["tree_info"]
+    return [int(t["num_leaves"]) for t in info]
+
+
+def xgboost_round_model(booster: Any, t: int) -> dict:
+    """The JSON model of XGBoost round ``t`` alone: ``booster[t:t + 1]`` saved as JSON, parsed.
+
+    The same two C calls as ``Booster.__getitem__`` and ``save_raw("json")``
+    (``XGBoosterSlice``, ``XGBoosterSaveModelToBuffer``) on a bare handle,
+    freed at once: the Python ``Booster`` the slice would build costs more
+    than the slice, every round of the leaf refit. Falls back to those public
+    calls where the C ones fail.
+    """
+    try:
+        from xgboost.core import _LIB, _check_call
+
+        handle = ctypes.c_void_p()
+        _check_call(_LIB.XGBoosterSlice(booster.handle, ctypes.c_int(t), ctypes.c_int(t + 1), ctypes.c_int(1),
+                                        ctypes.byref(handle)))
+        try:
+            length = ctypes.c_uint64()
+            cptr = ctypes.POINTER(ctypes.c_char)()
+            _check_call(_LIB.XGBoosterSaveModelToBuffer(handle, ctypes.c_char_p(b'{"format": "json"}'),
+                                                        ctypes.byref(length), ctypes.byref(cptr)))
+            raw = ctypes.string_at(cptr, length.value)
+        finally:
+            _LIB.XGBoosterFree(handle)
+    except Exception:  # noqa: BLE001 - an XGBoost whose internals moved: the public route
+        import xgboost as xgb
+
+        raw = xgb.Booster.__getitem__(booster, slice(t, t + 1)).save_raw("json")
+    return json.loads(raw)["learner"]["gradient_booster"]["model"]

@@ -8,6 +8,8 @@ fast path or the refit. These tests fail instead, naming the internal.
 
 from __future__ import annotations
 
+import re
+
 import lightgbm as lgb
 import numpy as np
 import xgboost as xgb
@@ -71,3 +73,42 @@ def test_recorded_lightgbm_booster_keeps_lightgbms_layout():
     recorded = boostobj.huber().record(booster, lgb.Dataset(X, np.zeros(len(X))).construct())
     assert type(recorded) is RecordedBooster and recorded is booster
     np.testing.assert_allclose(recorded.predict(X), before)
+
+
+def test_lightgbm_leaf_counts_read_off_the_model_text_match_dump_model(monkeypatch):
+    """One iteration's leaf counts from LGBM_BoosterSaveModelToString, for one and for K trees, equal
+    dump_model's; the public route is what they fall back to."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 4))
+    for params, k in (({"objective": "l2"}, 1), ({"objective": "multiclass", "num_class": 3}, 3)):
+        y = rng.integers(0, 3, 600) if k > 1 else X[:, 0] + rng.normal(size=600)
+        booster = lgb.train({**params, "verbose": -1, "num_leaves": 13, "min_data_in_leaf": 5},
+                            lgb.Dataset(X, y), 4)
+        for it in range(4):
+            dumped = [t["num_leaves"] for t in booster.dump_model(start_iteration=it, num_iteration=1)["tree_info"]]
+            assert frameworks.lightgbm_leaf_counts(booster, it, k) == dumped
+    calls = []
+    real = lgb.Booster.dump_model
+    expected = [t["num_leaves"] for t in real(booster, start_iteration=0, num_iteration=1)["tree_info"]]
+    monkeypatch.setattr(lgb.Booster, "dump_model", lambda self, *a, **kw: (calls.append(1), real(self, *a, **kw))[1])
+    assert frameworks.lightgbm_leaf_counts(booster, 0, k) == expected
+    assert calls == []  # the text route, not the public one
+    monkeypatch.setattr(frameworks, "_NUM_LEAVES", re.compile(rb"^never_there=(\d+)$", re.M))
+    assert frameworks.lightgbm_leaf_counts(booster, 0, k) == expected
+    assert calls == [1]  # the fallback
+
+
+def test_xgboost_round_model_from_the_c_calls_matches_the_public_slice(monkeypatch):
+    """One round's JSON through XGBoosterSlice and XGBoosterSaveModelToBuffer on a bare handle equals
+    booster[t:t + 1].save_raw("json"); the public route is what it falls back to."""
+    import json
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 3))
+    booster = xgb.train({"max_depth": 3, "num_target": 2, "multi_strategy": "one_output_per_tree"},
+                        xgb.DMatrix(X, np.c_[X[:, 0], X[:, 1]]), 4)
+    for t in range(4):
+        public = json.loads(booster[t:t + 1].save_raw("json"))["learner"]["gradient_booster"]["model"]
+        assert frameworks.xgboost_round_model(booster, t) == public
+    monkeypatch.setattr(frameworks, "ctypes", None)  # the C route breaks: the public one serves
+    assert frameworks.xgboost_round_model(booster, 3) == public

@@ -11,6 +11,7 @@ import numpy as np
 from boostobj.frameworks import (
     ALIASES,
     lightgbm_cached_scores,
+    lightgbm_leaf_counts,
     lightgbm_score_reader,
     param,
     serve_lightgbm_scores,
@@ -164,9 +165,8 @@ class LeafRefit:
         # Booster.predict takes no thread count from the training params: without one, OpenMP's
         # default (every core) competes with the training threads
         threads = next((int(params[n]) for n in _THREADS if params.get(n) is not None), 0)
-        info = booster.dump_model(start_iteration=iteration, num_iteration=1)["tree_info"]
-        grown = [np.array([booster.get_leaf_output(iteration * k + j, i) for i in range(t["num_leaves"])])
-                 for j, t in enumerate(info)]
+        grown = [np.array([booster.get_leaf_output(iteration * k + j, i) for i in range(n_leaves)])
+                 for j, n_leaves in enumerate(lightgbm_leaf_counts(booster, iteration, k))]
         leaves, now = [], []
         for idx, X in enumerate(self.data):
             scores = lightgbm_cached_scores(booster, idx, k)

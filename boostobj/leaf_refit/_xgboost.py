@@ -18,10 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xgboost as xgb
 
-from boostobj.frameworks import (
-    _labels_and_weights,
-    _truthy,
-)
+from boostobj.frameworks import _labels_and_weights, _truthy, xgboost_round_model
 from boostobj.leaf_refit._shared import leaf_targets, round_leaves
 from boostobj.losses import Loss
 
@@ -236,13 +233,13 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         tree_param = self._learner()["gradient_booster"]["tree_train_param"]
         lr, lam, cap = (float(tree_param[k]) for k in ("eta", "lambda", "max_delta_step"))
         t = booster.num_boosted_rounds() - 1
-        one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
-        model = json.loads(one.save_raw("json"))["learner"]["gradient_booster"]["model"]
+        model = xgboost_round_model(booster, t)
         n = dtrain.num_row()
         grown = _xgb_grown(model)
         after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
         leaves = round_leaves(self._cached, after, grown)
         if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
+            one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
             leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
         y = np.asarray(y, dtype=np.float64)

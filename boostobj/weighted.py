@@ -26,7 +26,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: Any) ->
 
 # Rows up to which the unweighted grouped quantile sorts them all at once; above, one linear
 # selection per group costs less than the sort.
-_SORT_ROWS = 1 << 16
+_SORT_ROWS = 1 << 12
 
 
 def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, groups: np.ndarray,

@@ -422,8 +422,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(), "xgboost": xgb.__version__, "lightgbm": lgb.__version__,
         "numpy": np.__version__, "rounds": args.rounds, "reps": args.reps,
-        "kernels": (f"compiled (numba {_compiled.numba.__version__})" if _compiled.ENABLED
-                    else "NumPy (numba not installed or BOOSTOBJ_NUMBA=0)"),
+        "kernels": (f"compiled (numba {_compiled.numba.__version__})" if _compiled.available()
+                    else "the reference kernels (BOOSTOBJ_NUMBA=0, or numba could not load)"),
         "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
     rows: list[dict] = []

@@ -1,4 +1,4 @@
-"""Prediction intervals (issue 5): coverage, multi- vs separate-quantile models, a plot.
+"""Prediction intervals: coverage, multi- vs separate-quantile models, a plot.
 
 Three measurements, printed as Markdown and written to
 ``benchmarks/results/intervals/intervals.md`` (plus the figure

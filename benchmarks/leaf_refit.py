@@ -1,4 +1,4 @@
-"""Issue 10: would an exact leaf refit close the short-tail gap, and with which growth guard?
+"""Would an exact leaf refit close the short-tail gap, and with which growth guard?
 
 Run by hand (not in CI)::
 

@@ -1,10 +1,10 @@
-"""Quality (issue 3): is a boostobj objective as good as the built-in one?
+"""Quality: is a boostobj objective as good as the built-in one?
 
 Run by hand (not in CI)::
 
     python -m benchmarks.quality            # full run: 5 seeds, 200 rounds (about 2.5 min on 2 cores)
     python -m benchmarks.quality --quick    # smoke run: 1 seed, 50 rounds, smaller data (prints only)
-    # issue 10: the quantile grid alone, into its own file per XGBoost generation
+    # the quantile grid alone, into its own file per XGBoost generation
     python -m benchmarks.quality --only quantile --alphas 0.01 0.05 0.5 0.95 0.99 --seeds 3 \
         --out benchmarks/results/quantile/quality_quantile_xgb$(python -c "import xgboost; print(xgboost.__version__)").md
     python -m benchmarks.quality --convergence   # test pinball vs rounds, figure + table
@@ -24,7 +24,7 @@ calibrated ``predict_proba``).
 
 Rows (each compared with the models named):
 
-- quantile alpha in {0.05, 0.5, 0.95} (``--alphas``: any grid, e.g. issue 10's
+- quantile alpha in {0.05, 0.5, 0.95} (``--alphas``: any grid, e.g. the tails'
   0.01 ... 0.99): XGBoost ``reg:quantileerror`` (named with the installed
   version: 3.2 refits leaves, 3.4 uses smooth MM curvature),
   LightGBM ``quantile``, scikit-learn ``GradientBoostingRegressor`` and
@@ -117,7 +117,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "quality"
 QUANTILE = ROOT / "benchmarks" / "results" / "quantile"  # the tails, the convergence figure
 OURS = ("ours XGBoost", "ours LightGBM")
 ALPHAS = (0.05, 0.5, 0.95)
-ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # issue 10's grid
+ALPHA_GRID = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)  # the tails' grid
 # every XGBoost column names the installed version: built-ins changed between 3.2 and 3.4
 XGB = f"XGB {xgb.__version__}"
 XGB_QUANTILE = f"{XGB} reg:quantileerror"
@@ -850,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="seeds run in this many processes, one thread per model (default 2)")
     ap.add_argument("--only", nargs="+", choices=Config().sections, help="run only these sections")
     ap.add_argument("--alphas", nargs="+", type=float,
-                    help=f"quantile levels (default {' '.join(map(str, ALPHAS))}; issue 10's grid: "
+                    help=f"quantile levels (default {' '.join(map(str, ALPHAS))}; the tails' grid: "
                          f"{' '.join(map(str, ALPHA_GRID))})")
     ap.add_argument("--datasets", nargs="+", help="regression datasets to run (default: all)")
     ap.add_argument("--convergence", action="store_true",

@@ -1,4 +1,4 @@
-"""Issue 10 at scale: quantile tails on 1M training rows, ours vs the built-ins.
+"""Quantile tails at scale on 1M training rows, ours vs the built-ins.
 
 Run by hand (not in CI)::
 

@@ -1,16 +1,16 @@
-"""Issue 10: why the extreme quantile levels trail on XGBoost on small one-feature data (leaf size).
+"""Why the extreme quantile levels trail on XGBoost on small one-feature data (leaf size).
 
 Run by hand (not in CI)::
 
     python -m benchmarks.quantile_leaf_floor --out quantile_leaf_floor   # 5 seeds, ~2 min on 2 cores
     python -m benchmarks.quantile_leaf_floor --grid --out quantile_leaf_floor_grid  # ~15 min
 
-``--grid``: issue 10's whole grid (9 levels, every data set, labels x1) with
+``--grid``: the tails' whole grid (9 levels, every data set, labels x1) with
 ``benchmarks/quality.py``'s compared models, and ours four ways per
 framework: the default floor, the other framework's floor, the floor chosen
 per fit by scikit-learn's ``GridSearchCV`` (3-fold, pinball scorer) between
 the two, and the per-row best of the two (an oracle: the test set chooses).
-It counts the rows where each meets issue 10's goal against the best
+It counts the rows where each meets the tails' goal against the best
 compared model: whether any one floor, or a floor chosen from the data,
 would meet it.
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--out", help="results/<name>.md")
-    ap.add_argument("--grid", action="store_true", help="issue 10's whole grid at x1, with floors chosen by CV")
+    ap.add_argument("--grid", action="store_true", help="the tails' whole grid at x1, with floors chosen by CV")
     ap.add_argument("--jobs", type=int, default=2, help="--grid: seeds run in this many processes")
     ap.add_argument("--datasets", nargs="+", help="--grid: only these data sets")
     args = ap.parse_args(argv)
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"num_leaves {cfg.leaves}), one thread, other parameters at each library's defaults but those "
                 f"named in a column")
     if args.grid:
-        body = [f"Issue 10's goal (ratio <= 1.00 to the best compared model, or <= 1.02 in a tie; "
+        body = [f"The tails' goal (ratio <= 1.00 to the best compared model, or <= 1.02 in a tie; "
                 f"`benchmarks/quality.py`'s compared models and verdict) over {args.seeds} seed(s), every level "
                 f"and data set at label scale x1, {settings}. The CV columns choose between the two floors "
                 "inside each fit (scikit-learn's GridSearchCV, 3 folds, pinball scorer, then a refit on every "

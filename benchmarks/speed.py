@@ -33,7 +33,7 @@ repetitions; other columns are ratios of medians. The load average before and
 after is recorded in the results file.
 
 With ``--eval-set`` it also times the drop-in estimators with and without an
-eval set (issue 9: an eval set must cost only its prediction and metric).
+eval set (an eval set must cost only its prediction and metric).
 """
 
 from __future__ import annotations

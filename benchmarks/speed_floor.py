@@ -4,7 +4,7 @@ Run by hand (not in CI):
 
     python -m benchmarks.speed_floor --rows 200000 --threads 2 1 --cycles 4 --out speed_floor_200k
 
-Issue 13 asks for ``ours / replay <= 1.03``: the objective's whole cost at
+The goal is ``ours / replay <= 1.03``: the objective's whole cost at
 most 3% of a training round. ``speed.py`` measures that ratio; this script
 asks what the least call costs, inside training, on the same data and
 trees, for Huber(1) (a one-pass loss of two branches and a division, the

@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 
 def skewed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """x sin x + lognormal noise growing with x: the heteroscedastic example of issue 10."""
+    """x sin x + lognormal noise growing with x: scikit-learn's heteroscedastic quantile example."""
     rng = np.random.default_rng(seed)
     X = rng.uniform(0, 10, (n, 2))
     y = X[:, 0] * np.sin(X[:, 0]) + rng.lognormal(sigma=0.5 + X[:, 0] / 10)

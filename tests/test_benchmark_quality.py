@@ -1,5 +1,5 @@
 """benchmarks/quality.py stays runnable, and every XGBoost built-in it compares names its version
-(issue 11: XGBoost 3.2 and 3.4 differ in their built-in objectives)."""
+(XGBoost 3.2 and 3.4 differ in their built-in objectives)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Prediction intervals (issue 5): multi-quantile without crossing, conformal coverage.
+"""Prediction intervals: multi-quantile without crossing, conformal coverage.
 
 Expected values come from definitions written out here (pinball loss, order
 statistics, hand-computed scores), never from the code under test. The

@@ -1,6 +1,6 @@
 """Model files describe themselves; validation sets and continued training keep the start.
 
-Issue 9 sections 1-3: save/load in a fresh process, ``objective_of``,
+Model files: save/load in a fresh process, ``objective_of``,
 ``obj.record`` for native training, ``obj.dataset`` for LightGBM validation
 sets, and ``init_model`` / ``xgb_model`` continuation, in both frameworks.
 """

@@ -1,4 +1,4 @@
-"""Quantile curvature per round (issue 10): ``min_child_weight`` / ``lambda`` mean about one row.
+"""Quantile curvature per round: ``min_child_weight`` / ``lambda`` mean about one row.
 
 The MM curvature of a row grows as its residual shrinks (up to 1/(2 guard),
 20 x the start-residual curvature at alpha 0.05), so with a fixed

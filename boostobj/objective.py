@@ -301,7 +301,9 @@ class _DataState:
         """
         if self._init is not None or other._init is None or other.n_outputs != self.n_outputs:
             return
-        if not (_equal(other.y, self.y) and _equal(other.w, self.w)):
+        # other's labels without keeping them: a released state stays released
+        other_y = other._y if other._y is not None else _as_float_1d("y", other._source[0])
+        if not (_equal(other_y, self.y) and _equal(other.w, self.w)):
             return
         self._init, self._scale = other._init, other._scale
 

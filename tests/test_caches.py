@@ -324,3 +324,26 @@ def test_output_ring_is_two_pairs_when_four_would_take_too_much_memory():
     rows = objective_module._OUTPUT_RING_BYTES // 8 // 2 + 1  # four float32 pairs just over the cap
     big = {id(state.buffers((rows,), np.float32)[0]) for _ in range(8)}  # np.empty: nothing is touched
     assert len(big) == 2
+
+
+@pytest.mark.skipif(not boostobj._compiled.ENABLED, reason="the compiled pass releases the labels")
+def test_a_dataset_trained_in_the_compiled_pass_keeps_no_float64_labels():
+    """After its compiled rounds a training set's state holds no float64 copy of the labels, and a
+    state made later (an eval set first scored after training, whose start it adopts) leaves it so;
+    the labels come back when asked, equal to the framework's."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=2000)).astype(np.float32)
+    obj = boostobj.huber(1.0)
+    d = xgb.DMatrix(X, y)
+    start = boostobj.huber(1.0).init_score(y)  # another object's: obj's only states are the datasets'
+    bst = xgb.train({"base_score": start, "disable_default_eval_metric": 1}, d, 4, obj=obj)
+    state = obj._by_dataset[d]
+    assert state._y is None and not obj._arrays
+    d_later = xgb.DMatrix(X, y)  # the same labels: its state adopts the training set's start
+    obj.metric(bst.predict(d_later, output_margin=True), d_later)
+    assert obj._by_dataset[d_later]._init is state._init
+    assert state._y is None
+    np.testing.assert_array_equal(state.y, y.astype(np.float64))

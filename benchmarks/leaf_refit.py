@@ -32,7 +32,6 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np

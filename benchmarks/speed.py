@@ -83,7 +83,8 @@ BUILTIN_LGB = {
 
 
 # ---- naive objectives: the plain NumPy a user would write from the formulas -----
-def _naive(loss: str):
+def naive_grad_hess(loss: str):
+    """The (gradient, curvature) of ``loss`` as a user writes it in plain NumPy, from the formulas."""
     def grad_hess(y, p):
         if loss == "log_cosh":
             r = y - p
@@ -114,6 +115,12 @@ def _naive(loss: str):
         g = -s * q**2 * (2.0 * pt * -logpt + q)
         h = np.maximum(q**2 * pt * (q * 5.0 + 2.0 * -logpt * (2.0 * pt - q)), q**2 * pt * q)
         return g, h
+
+    return grad_hess
+
+
+def _naive(loss: str):
+    grad_hess = naive_grad_hess(loss)
 
     def xgb_obj(predt, dtrain):
         return grad_hess(dtrain.get_label(), predt)

@@ -52,18 +52,14 @@ def _data(n: int, features: int = 20):
     return X, y
 
 
-def _naive_huber(y, p):
-    import numpy as np
-
-    r = y - p
-    return -np.clip(r, -1.0, 1.0), np.where(np.abs(r) <= 1.0, 1.0, 1.0 / np.abs(r))
-
-
 def worker(variant: str, n: int, rounds: int) -> dict:
     import lightgbm as lgb
     import numpy as np
     import xgboost as xgb
 
+    from benchmarks.speed import naive_grad_hess
+
+    _naive_huber = naive_grad_hess("huber(1)")
     X, y = _data(n)
     framework, kind = variant.split(" ", 1)
     if kind in ("boostobj", "drop-in"):

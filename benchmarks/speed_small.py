@@ -26,6 +26,7 @@ import xgboost as xgb
 
 import boostobj
 from benchmarks._common import command, stack, write_results
+from benchmarks.speed import naive_grad_hess
 from boostobj.sklearn import LGBMRegressor, XGBRegressor
 
 LOSSES = {"quantile(0.9)": lambda: boostobj.quantile(0.9), "huber(1)": lambda: boostobj.huber(1.0)}
@@ -36,16 +37,6 @@ BUILTIN = {
     ("lightgbm", "huber(1)"): {"objective": "huber", "alpha": 1.0},
 }
 VARIANTS = ["builtin", "naive", "drop-in", "drop-in, no refit", "native"]
-
-
-def naive(loss: str):
-    """The objective a user writes from the formulas (MM curvature, as boostobj's)."""
-    def grad_hess(y, p):
-        r = y - p
-        if loss.startswith("huber"):
-            return -np.clip(r, -1.0, 1.0), np.where(np.abs(r) <= 1.0, 1.0, 1.0 / np.abs(r))
-        return np.where(r > 0, -0.9, 0.1), 0.5 / np.maximum(np.abs(r), 0.1)
-    return grad_hess
 
 
 def make_data(n: int, seed: int = 0):
@@ -67,7 +58,7 @@ def fit(framework: str, loss: str, variant: str, X, y, threads: int, rounds: int
         if variant == "builtin":
             xgb.train({**params, **BUILTIN[framework, loss]}, d, rounds)
         elif variant == "naive":
-            g = naive(loss)
+            g = naive_grad_hess(loss)
             xgb.train({**params, "base_score": start, "disable_default_eval_metric": 1}, d, rounds,
                       obj=lambda p, data: g(data.get_label(), p))
         else:
@@ -82,7 +73,7 @@ def fit(framework: str, loss: str, variant: str, X, y, threads: int, rounds: int
     elif variant == "builtin":
         lgb.train({**params, **BUILTIN[framework, loss]}, lgb.Dataset(X, y), rounds)
     elif variant == "naive":
-        g = naive(loss)
+        g = naive_grad_hess(loss)
         lgb.train({**params, "objective": lambda p, data: g(data.get_label(), p)},
                   lgb.Dataset(X, y, init_score=np.full(len(y), start)), rounds)
     else:

@@ -20,7 +20,6 @@ Array = Any
 # Floor on every curvature, as XGBoost's own logistic loss does (kRtEps):
 # keeps hessians strictly positive where the exact value underflows.
 CURVATURE_FLOOR = 1e-16
-from boostobj._math import F32_MAX as _F32_MAX  # noqa: E402
 
 
 def _guard_floor(xp: Any, dtype: Any) -> float:

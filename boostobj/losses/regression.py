@@ -8,8 +8,8 @@ import numpy as np
 
 from boostobj import _compiled
 from boostobj._compiled import f32 as _f32
+from boostobj._math import F32_MAX as _F32_MAX
 from boostobj.losses._base import (
-    _F32_MAX,
     CURVATURE_FLOOR,
     DELTA_MAX,
     DELTA_MIN,

@@ -361,3 +361,65 @@ def test_leaves_come_from_the_caches_not_from_passes_over_the_data(monkeypatch):
     assert asked == [1000]
     obj = boostobj.quantile(0.2)
     assert m.evals_result()["validation_0"]["quantile@0.2"][-1] == pytest.approx(obj.loss(yv, m.predict(Xv)), rel=1e-5)
+
+
+def _refit_both_ways(monkeypatch, params: dict, alpha, weight=None, rounds=25):
+    """Train twice with XGBLeafRefit: reading each round's leaves off the gradients and writing the model
+    in place (the default on small data), and reading every round's tree from the model and writing
+    the model through JSON; return both boosters, callbacks and eval histories."""
+    from boostobj.leaf_refit import _xgboost
+
+    X, y = skewed(1500, 40)
+    Xv, yv = skewed(500, 41)
+    obj = boostobj.quantile(alpha)
+    runs = []
+    for model_reads in (False, True):
+        with monkeypatch.context() as m:
+            if model_reads:
+                m.setattr(_xgboost, "_GRADIENT_ROWS", 0)
+                m.setattr(_xgboost, "_ubj_trees", lambda raw: None)
+            start = obj.init_score_array(y, weight)
+            d = xgb.DMatrix(X, label=y, weight=weight, base_margin=start)
+            dv = xgb.DMatrix(Xv, label=yv, base_margin=np.resize(start[0], (len(yv),) + start.shape[1:]))
+            cb = obj.leaf_refit()
+            res: dict = {}
+            k = np.size(alpha)
+            bst = xgb.train({"max_depth": 4, "eta": 0.2, "nthread": 1, "disable_default_eval_metric": 1,
+                             "seed": 3, **({"num_target": k} if k > 1 else {}), **params}, d, rounds, obj=obj,
+                            callbacks=[cb], evals=[(dv, "v")], custom_metric=obj.metric, evals_result=res,
+                            verbose_eval=False)
+            runs.append((bst, cb._xgboost, res["v"]))
+    return runs, xgb.DMatrix(Xv, base_margin=np.resize(start[0], (len(Xv),) + start.shape[1:]))
+
+
+@pytest.mark.parametrize("params, alpha, weighted, most_rounds_read_nothing", [
+    ({}, 0.9, False, True),
+    ({"lambda": 0.0, "min_child_weight": 3.0}, 0.1, True, True),
+    ({"alpha": 0.05, "max_delta_step": 2.0}, 0.5, False, True),
+    ({"grow_policy": "lossguide", "max_leaves": 12, "max_depth": 0}, [0.1, 0.9], True, True),
+    # leaves clipped to one value cannot be told apart by their margins' change: read from the model
+    ({"max_delta_step": 0.3}, 0.5, False, False),
+])
+def test_leaves_read_off_the_gradients_give_the_model_read_from_the_trees(monkeypatch, params, alpha, weighted,
+                                                                           most_rounds_read_nothing):
+    """On small data each round's leaves come from XGBoost's cached margins, the round's gradients and
+    XGBoost's leaf formula, with no read of the model; the refit model, its eval history and its
+    file are bit for bit those of reading every round's tree from the model."""
+    w = np.random.default_rng(42).uniform(0.2, 3.0, 1500) if weighted else None
+    ((fast, fast_cb, fast_eval), (slow, slow_cb, slow_eval)), dv = _refit_both_ways(monkeypatch, params, alpha, w)
+    assert slow_cb.model_reads == 25
+    assert (fast_cb.model_reads < 25 / 2) == most_rounds_read_nothing
+    assert np.array_equal(fast.predict(dv, output_margin=True), slow.predict(dv, output_margin=True))
+    assert fast_eval == slow_eval
+    trees = [json.loads(b.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"] for b in (fast, slow)]
+    assert [t["split_conditions"] for t in trees[0]] == [t["split_conditions"] for t in trees[1]]
+
+
+def test_subsampled_rounds_read_their_trees_from_the_model(monkeypatch):
+    """Rows left out of a round grow from zero gradients, which the leaf formula cannot see: each such
+    round's tree is read from the model, and the refit is the same."""
+    ((fast, fast_cb, fast_eval), (slow, _, slow_eval)), dv = _refit_both_ways(
+        monkeypatch, {"subsample": 0.7}, 0.8)
+    assert fast_cb.model_reads == 25
+    assert np.array_equal(fast.predict(dv, output_margin=True), slow.predict(dv, output_margin=True))
+    assert fast_eval == slow_eval

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import warnings
 import weakref
 from typing import Any, NamedTuple
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import xgboost as xgb
 
-from boostobj.frameworks import _labels_and_weights, _truthy, xgboost_round_model
+from boostobj.frameworks import _labels_and_weights, _truthy, xgboost_round_model, xgboost_split_count
 from boostobj.leaf_refit._shared import leaf_targets, round_leaves
 from boostobj.losses import Loss
 
@@ -27,6 +28,10 @@ _XGB_IDENTITY_OBJECTIVES = {"reg:squarederror"}  # what a booster trained with o
 _XGB_READS_MODEL = ("save_model", "save_raw", "inplace_predict", "dump_model", "get_dump",
                     "get_fscore", "get_score", "trees_to_dataframe", "get_split_value_histogram",
                     "copy", "__copy__", "__deepcopy__", "__getitem__", "__iter__", "__getstate__")
+# Training rows up to which a round's leaves are read off the cached margins and the round's
+# gradients (a sort of the margins' changes); above, reading the round's tree from the model
+# costs less than the sort
+_GRADIENT_ROWS = 50_000
 
 
 def xgb_refit_blockers(params: dict | None = None, config: dict | None = None) -> list[str]:
@@ -134,6 +139,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._sets: Any = weakref.WeakKeyDictionary()  # DMatrix -> [correction, rounds included]
         self._train: xgb.DMatrix | None = None
         self._config: dict | None = None  # the learner's config, parsed; None after a set_param
+        self._splits = xgboost_split_count(model)  # the model's split nodes before this round
+        self._gradient: tuple | None = None  # what the objective gave XGBoost this round
+        self.model_reads = 0  # rounds whose trees were read from the model (see _read_round)
         self._class = type(model)
         model.__class__ = _refitting(type(model))
         model._boostobj_refit = self  # type: ignore[attr-defined]
@@ -157,18 +165,23 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         missing = [t for t in self._pending if t >= entry[1]]
         if missing:
             lo, hi = min(missing), max(missing) + 1
-            leaves = None
+            trees = [tree for t in range(lo, hi) for tree in self._pending[t]]
+            at = None
             if entry[2] is not None and hi == lo + 1:  # one new round: read its leaves off XGBoost's cache
-                leaves = round_leaves(entry[2], raw, self._pending[lo])
-            if leaves is None:
+                at = round_leaves(entry[2], raw, [(tree.group, np.arange(len(tree.grown)), tree.grown)
+                                                  for tree in trees])
+            if at is None:  # ask XGBoost, then name each row's leaf by its place in its tree's list
                 leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
                 leaves = np.asarray(leaves, dtype=np.intp).reshape(n, -1)
+                at = np.empty_like(leaves)
+                col = 0
+                for t in range(lo, hi):
+                    for i in range(len(self._pending[t])):
+                        at[:, col] = self._places(t, i)[leaves[:, col]]
+                        col += 1
             corr = entry[0].reshape(n, -1)
-            col = 0
-            for t in range(lo, hi):
-                for tree in self._pending[t]:
-                    corr[:, tree.group] += tree.delta[leaves[:, col]]
-                    col += 1
+            for col, tree in enumerate(trees):
+                corr[:, tree.group] += (tree.refit - tree.grown)[at[:, col]]
             entry[1] = hi
         entry[2] = raw
         return entry[0]
@@ -222,8 +235,13 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                              "training sets mid-training")
         if self.regrow is not None and fobj is self.regrow[0]:
             fobj = self.regrow[1]
-        self._margin = None
-        xgb.Booster.update(booster, dtrain, iteration, fobj)
+        self._margin = self._gradient = None
+
+        def grow(margin: np.ndarray, data: xgb.DMatrix) -> Any:
+            self._gradient = fobj(margin, data)  # the round's leaf values are made of it
+            return self._gradient
+
+        xgb.Booster.update(booster, dtrain, iteration, grow)
         if self._margin is None or self._train is not dtrain:
             raise RuntimeError("XGBoost trained without predicting the training margins: this XGBoost "
                                "version is not supported by XGBLeafRefit")
@@ -233,34 +251,73 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         tree_param = self._learner()["gradient_booster"]["tree_train_param"]
         lr, lam, cap = (float(tree_param[k]) for k in ("eta", "lambda", "max_delta_step"))
         t = booster.num_boosted_rounds() - 1
-        model = xgboost_round_model(booster, t)
         n = dtrain.num_row()
-        grown = _xgb_grown(model)
         after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
-        leaves = round_leaves(self._cached, after, grown)
-        if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
-            one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
-            leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
+        grown, at = self._read_round(booster, dtrain, t, after, tree_param)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
         y = np.asarray(y, dtype=np.float64)
         w = np.asarray(w, dtype=np.float64) if np.size(w) else None
         residual = y.reshape(n, -1) - self._train_margin.reshape(n, -1)  # before this round's tree
         trees = []
-        for col, (tree, (group, nodes, values)) in enumerate(zip(model["trees"], grown)):
-            n_nodes = len(tree["left_children"])
-            leaf = leaves[:, col]
-            exact = leaf_targets(self.loss, residual[:, group], w, leaf, n_nodes, group, lam, cap)[nodes]
+        for col, tree in enumerate(grown):
+            place = at[:, col]
+            exact = leaf_targets(self.loss, residual[:, tree.group], w, place, len(tree.grown), tree.group,
+                                  lam, cap)
             # what XGBoost will store; a leaf without rows keeps its value
-            refit = np.where(np.isfinite(exact), lr * exact, values).astype(np.float32)
-            delta = np.zeros(n_nodes, dtype=np.float32)  # by node, as XGBoost names a row's leaf
-            delta[nodes] = refit - values
-            trees.append(_RefitTree(group, nodes, values, refit, delta))
+            refit = np.where(np.isfinite(exact), lr * exact, tree.grown).astype(np.float32)
+            trees.append(tree._replace(refit=refit))
             # the objective's margins gain the refit leaf (every other set, the training set as an
             # eval set too, gets its correction from _correction)
-            by_node = np.zeros(n_nodes)
-            by_node[nodes] = refit
-            self._train_margin.reshape(n, -1)[:, group] += by_node[leaf]
+            self._train_margin.reshape(n, -1)[:, tree.group] += refit[place]
         self._pending[t] = trees
+
+    def _read_round(self, booster: xgb.Booster, dtrain: xgb.DMatrix, t: int, after: np.ndarray,
+                    tree_param: dict) -> tuple[list[_RefitTree], np.ndarray]:
+        """Round ``t``'s trees (their leaves as grown) and each training row's place in them (n, trees).
+
+        On up to ``_GRADIENT_ROWS`` rows, from XGBoost's cached margins and
+        the round's gradients (``_leaves_from_gradients``), checked against
+        the model's split count; else, or where that check fails, from the
+        round's tree read out of the model (``model_reads`` counts those
+        rounds).
+        """
+        splits = xgboost_split_count(booster)
+        n = dtrain.num_row()
+        if splits is not None and self._splits is not None and n <= _GRADIENT_ROWS \
+                and self._gradient is not None:
+            found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param)
+            if found is not None and sum(len(v) for v in found[0]) == splits - self._splits + len(found[0]):
+                self._splits = splits
+                return [_RefitTree(k, v, v, None) for k, v in enumerate(found[0])], found[1]
+        self._splits = splits
+        self.model_reads += 1
+        model = xgboost_round_model(booster, t)
+        grown = _xgb_grown(model)
+        leaves = round_leaves(self._cached, after, grown)
+        if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
+            one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
+            leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
+        trees, at = [], np.empty_like(leaves)
+        for col, (group, nodes, values) in enumerate(grown):
+            place = np.full(len(model["trees"][col]["left_children"]), -1, dtype=np.intp)
+            place[nodes] = np.arange(len(nodes))
+            at[:, col] = place[leaves[:, col]]
+            trees.append(_RefitTree(group, values, values, nodes))
+        return trees, at
+
+    def _places(self, t: int, i: int) -> np.ndarray:
+        """Node id -> place in its leaf list, for tree ``i`` of pending round ``t`` (-1: no leaf)."""
+        tree = self._pending[t][i]
+        if tree.nodes is None:  # read off the gradients: find its nodes in the round's model
+            model = xgboost_round_model(self.booster, t)
+            self._pending[t] = [old._replace(nodes=_leaf_nodes(
+                np.asarray(new["left_children"]), np.asarray(new["split_conditions"], dtype=np.float32), old.grown))
+                for old, new in zip(self._pending[t], model["trees"])]
+            tree = self._pending[t][i]
+        n_nodes = int(tree.nodes.max()) + 1
+        place = np.full(n_nodes, -1, dtype=np.intp)
+        place[tree.nodes] = np.arange(len(tree.nodes))
+        return place
 
     def flush(self) -> None:
         """Write the pending refit leaves into the booster (XGBoost then re-predicts from the trees)."""
@@ -268,30 +325,150 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         if booster is None or not self._pending:
             return
         config = xgb.Booster.save_config(booster)
+        raw = bytearray(xgb.Booster.save_raw(booster, "ubj"))
+        trees = _ubj_trees(raw)
+        k = len(next(iter(self._pending.values())))  # trees per round: one per output
+        if trees is None or len(trees) != booster.num_boosted_rounds() * k:
+            raw = self._json_with_refit(booster)
+        else:
+            for t, round_trees in self._pending.items():
+                for i, refit in enumerate(round_trees):
+                    left, conditions, weights = trees[t * k + i]
+                    nodes = refit.nodes if refit.nodes is not None else _leaf_nodes(left, conditions, refit.grown)
+                    conditions[nodes] = refit.refit
+                    weights[nodes] = refit.refit
+        xgb.Booster.load_model(booster, raw)
+        xgb.Booster.load_config(booster, config)  # load_model resets the training parameters
+        self._pending.clear()
+        self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
+
+    def _json_with_refit(self, booster: xgb.Booster) -> bytearray:
+        """The model as JSON with the pending leaves written (where its binary form is not as expected)."""
         js = json.loads(xgb.Booster.save_raw(booster, "json"))
         model = js["learner"]["gradient_booster"]["model"]
         indptr = model["iteration_indptr"]
         for t, trees in self._pending.items():
             for i, refit in enumerate(trees):
                 tree = model["trees"][indptr[t] + i]
+                nodes = refit.nodes
+                if nodes is None:
+                    nodes = _leaf_nodes(np.asarray(tree["left_children"]), np.asarray(tree["split_conditions"],
+                                                                                      dtype=np.float32), refit.grown)
                 for key in ("split_conditions", "base_weights"):
                     v = np.asarray(tree[key], dtype=np.float64)
-                    v[refit.nodes] = refit.refit
+                    v[nodes] = refit.refit
                     tree[key] = v.tolist()
-        xgb.Booster.load_model(booster, bytearray(json.dumps(js).encode()))
-        xgb.Booster.load_config(booster, config)  # load_model resets the training parameters
-        self._pending.clear()
-        self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
+        return bytearray(json.dumps(js).encode())
 
 
 class _RefitTree(NamedTuple):
-    """One refit XGBoost tree not yet written into the model."""
+    """One refit XGBoost tree not yet written into the model; its arrays by leaf, in one order."""
 
     group: int  # its output
-    nodes: np.ndarray  # its leaf nodes
-    grown: np.ndarray  # their float32 values as XGBoost grew them (what its caches added)
+    grown: np.ndarray  # its leaves' float32 values as XGBoost grew them (what its caches added)
     refit: np.ndarray  # their float32 refit values
-    delta: np.ndarray  # refit - grown by node id (0 elsewhere), as XGBoost names a row's leaf
+    nodes: np.ndarray | None  # their node ids; None until needed when read off the gradients
+
+
+def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tuple,
+                           tree_param: dict) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """One round's leaves from XGBoost's cached margins around it and the gradients it grew from.
+
+    A row's float32 margin changed by its leaf's value v to within half a
+    rounding step of its new margin, so a leaf's changes lie within its
+    rows' largest step of each other: sorting the changes and cutting where
+    neighbours lie further apart than every row of their group could
+    explain (repeated, as the groups shrink) never splits a leaf, and groups
+    two only where their values lie that close (the caller compares the
+    count with the model's). Each group's value is then XGBoost's own
+    formula from its gradient sums, ``eta * -T(G) / (H + lambda)`` in
+    float32 (T: the L1 threshold ``alpha``; clipped to ``max_delta_step``;
+    0 below ``min_child_weight``), and every row must reach its cached
+    margin with it to the bit. Returns (per tree: its leaves' values; each
+    row's leaf as a place in that list, (n, trees)), or None where that
+    fails (subsampled rows, for one, grow from zero gradients).
+    """
+    n = len(before)
+    before, after = np.reshape(before, (n, -1)), np.reshape(after, (n, -1))
+    grad = np.asarray(gradient[0], dtype=np.float32).reshape(n, -1)  # as XGBoost takes them
+    hess = np.asarray(gradient[1], dtype=np.float32).reshape(n, -1)
+    if grad.shape[1] != after.shape[1] or hess.shape != grad.shape or not n or after.dtype != np.float32:
+        return None
+    eta, lam, alpha, cap, least = (float(tree_param[k]) for k in
+                                   ("eta", "lambda", "alpha", "max_delta_step", "min_child_weight"))
+    values, at = [], np.empty(after.shape, dtype=np.intp)
+    for k in range(after.shape[1]):
+        change = after[:, k].astype(np.float64) - before[:, k]
+        order = np.argsort(change, kind="stable")  # NumPy's radix sort: twice the quicksort's speed here
+        gap = np.diff(change[order])
+        step = np.spacing(np.abs(after[order, k])).astype(np.float64)  # each row's rounding step
+        cut = gap > step.max()
+        while True:
+            starts = np.flatnonzero(np.concatenate([[True], cut]))
+            group = np.cumsum(np.concatenate([[0], cut]))
+            finer = cut | (gap > np.maximum.reduceat(step, starts)[group[:-1]])
+            if np.array_equal(finer, cut):
+                break
+            cut = finer
+        place = np.empty(n, dtype=np.intp)
+        place[order] = group
+        m = len(starts)
+        g = np.bincount(place, weights=grad[:, k], minlength=m)
+        h = np.bincount(place, weights=hess[:, k], minlength=m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = -np.sign(g) * np.maximum(np.abs(g) - alpha, 0.0) / (h + lam)
+        if cap > 0:
+            w = np.clip(w, -cap, cap)
+        v = np.where((h < least) | (h <= 0), 0.0, w).astype(np.float32) * np.float32(eta)
+        if not np.array_equal(before[:, k] + v[place], after[:, k]):
+            return None
+        values.append(v)
+        at[:, k] = place
+    return values, at
+
+
+def _leaf_nodes(left_children: np.ndarray, values: np.ndarray, grown: np.ndarray) -> np.ndarray:
+    """The node ids of a tree's leaves in the order of their values ``grown``.
+
+    ``left_children`` and ``values`` (float32 ``split_conditions``) by node,
+    as the model stores them. ``grown`` came from
+    ``_leaves_from_gradients``, which saw every leaf with values XGBoost's to
+    a few float32 steps (to the bit, as measured), so leaves pair up by rank
+    of value, checked.
+    """
+    nodes = np.flatnonzero(np.asarray(left_children) == -1)
+    values = np.asarray(values, dtype=np.float32)[nodes]
+    order = np.argsort(values, kind="stable")
+    if len(nodes) != len(grown) or not np.allclose(values[order], np.sort(grown), rtol=1e-6, atol=0):
+        raise RuntimeError("the leaf refit could not find a tree's leaves in the model XGBoost wrote")
+    out = np.empty(len(nodes), dtype=np.intp)
+    out[np.argsort(grown, kind="stable")] = nodes[order]
+    return out
+
+
+# A tree's arrays in XGBoost's binary (UBJSON) model: the key after its length's last byte, then a
+# typed array with an int64 count
+_UBJ_ARRAYS = {key: re.compile(re.escape(bytes([len(key)]) + key + b"[$" + code + b"#L"))
+               for key, code in ((b"left_children", b"l"), (b"split_conditions", b"d"), (b"base_weights", b"d"))}
+
+
+def _ubj_trees(raw: bytearray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """Writable views of every tree's (left_children, split_conditions, base_weights) in a UBJSON model.
+
+    Written in place, they change the model without parsing it: the JSON
+    round trip of a whole model costs more than the training rounds of
+    small data. None where the arrays are not found as expected.
+    """
+    found = []
+    for (key, pattern), dtype in zip(_UBJ_ARRAYS.items(), (">i4", ">f4", ">f4")):
+        arrays = []
+        for match in pattern.finditer(raw):
+            count = int.from_bytes(raw[match.end():match.end() + 8], "big")
+            arrays.append(np.frombuffer(raw, dtype=dtype, count=count, offset=match.end() + 8))
+        found.append(arrays)
+    if len({len(a) for a in found}) != 1 or any(len({len(a) for a in tree}) != 1 for tree in zip(*found)):
+        return None
+    return list(zip(*found))
 
 
 def _xgb_grown(model: dict) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -241,17 +241,38 @@ def lightgbm_cached_scores(booster: Any, data_idx: int, k: int) -> np.ndarray | 
 _NUM_LEAVES = re.compile(rb"^num_leaves=(\d+)$", re.M)
 
 
+_FORCED_SPLITS = ("forcedsplits_filename", "fs", "forced_splits_filename", "forced_splits_file", "forced_splits")
+
+
+def _lightgbm_splits(booster: Any, iterations: int) -> int:
+    """The number of splits of positive gain in ``booster``'s first ``iterations`` iterations' trees."""
+    from lightgbm.basic import _LIB, _safe_call
+
+    if iterations <= 0:
+        return 0  # LightGBM reads 0 as "every iteration"
+    out = np.zeros(booster.num_feature(), dtype=np.float64)
+    _safe_call(_LIB.LGBM_BoosterFeatureImportance(booster._handle, ctypes.c_int(iterations), ctypes.c_int(0),
+                                                  out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+    return int(out.sum())
+
+
 def lightgbm_leaf_counts(booster: Any, iteration: int, k: int) -> list[int]:
     """The number of leaves of each of iteration ``iteration``'s ``k`` trees, in tree order.
 
-    Read off the model text of that one iteration (LightGBM's
+    With one tree per iteration: its splits plus one, its splits counted by
+    LightGBM's split importance (``LGBM_BoosterFeatureImportance``) up to
+    this iteration and up to the one before; LightGBM grows only splits of
+    positive gain, which that counts, unless forced splits are given.
+    Otherwise read off the model text of that one iteration (LightGBM's
     ``LGBM_BoosterSaveModelToString``, the call behind ``model_to_string``,
-    into one buffer); ``Booster.dump_model`` gives the same from its JSON, at
-    several times the cost per round of the leaf refit. Falls back to it
-    where the text cannot be read.
+    into one buffer), several times the cost; ``Booster.dump_model`` gives
+    the same from its JSON, at several times that, where the others fail.
     """
     try:
         from lightgbm.basic import _LIB, _safe_call
+
+        if k == 1 and not any(booster.params.get(name) for name in _FORCED_SPLITS):
+            return [_lightgbm_splits(booster, iteration + 1) - _lightgbm_splits(booster, iteration) + 1]
 
         size = 1 << 16
         for _ in range(2):  # the second time with the length the first reported
@@ -270,6 +291,32 @@ def lightgbm_leaf_counts(booster: Any, iteration: int, k: int) -> list[int]:
         pass
     info = booster.dump_model(start_iteration=iteration, num_iteration=1)["tree_info"]
     return [int(t["num_leaves"]) for t in info]
+
+
+def lightgbm_leaf_values(booster: Any, tree: int, n_leaves: int) -> np.ndarray:
+    """Tree ``tree``'s leaf values, as ``Booster.get_leaf_output`` gives them one by one.
+
+    The same C call (``LGBM_BoosterGetLeafValue``) without the Python
+    wrapper's per-leaf arguments: the leaf refit reads every new leaf, every
+    round.
+    """
+    from lightgbm.basic import _LIB, _safe_call
+
+    get, handle, out, value = _LIB.LGBM_BoosterGetLeafValue, booster._handle, np.empty(n_leaves), ctypes.c_double()
+    ref, t = ctypes.byref(value), ctypes.c_int(tree)
+    for i in range(n_leaves):
+        _safe_call(get(handle, t, ctypes.c_int(i), ref))
+        out[i] = value.value
+    return out
+
+
+def lightgbm_set_leaf_values(booster: Any, tree: int, leaves: np.ndarray, values: np.ndarray) -> None:
+    """``Booster.set_leaf_output(tree, leaf, value)`` for each leaf and value, in one loop of the C call."""
+    from lightgbm.basic import _LIB, _safe_call
+
+    put, handle, t = _LIB.LGBM_BoosterSetLeafValue, booster._handle, ctypes.c_int(tree)
+    for leaf, value in zip(leaves.tolist(), values.tolist()):
+        _safe_call(put(handle, t, ctypes.c_int(leaf), ctypes.c_double(value)))
 
 
 def xgboost_round_model(booster: Any, t: int) -> dict:

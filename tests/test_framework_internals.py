@@ -75,27 +75,56 @@ def test_recorded_lightgbm_booster_keeps_lightgbms_layout():
     np.testing.assert_allclose(recorded.predict(X), before)
 
 
-def test_lightgbm_leaf_counts_read_off_the_model_text_match_dump_model(monkeypatch):
-    """One iteration's leaf counts from LGBM_BoosterSaveModelToString, for one and for K trees, equal
+def test_lightgbm_leaf_counts_match_dump_model(monkeypatch):
+    """One iteration's leaf counts, from the split importance for one tree per iteration (continued
+    training too) and from LGBM_BoosterSaveModelToString for K trees or forced splits, equal
     dump_model's; the public route is what they fall back to."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(600, 4))
-    for params, k in (({"objective": "l2"}, 1), ({"objective": "multiclass", "num_class": 3}, 3)):
-        y = rng.integers(0, 3, 600) if k > 1 else X[:, 0] + rng.normal(size=600)
-        booster = lgb.train({**params, "verbose": -1, "num_leaves": 13, "min_data_in_leaf": 5},
-                            lgb.Dataset(X, y), 4)
-        for it in range(4):
-            dumped = [t["num_leaves"] for t in booster.dump_model(start_iteration=it, num_iteration=1)["tree_info"]]
-            assert frameworks.lightgbm_leaf_counts(booster, it, k) == dumped
     calls = []
     real = lgb.Booster.dump_model
-    expected = [t["num_leaves"] for t in real(booster, start_iteration=0, num_iteration=1)["tree_info"]]
     monkeypatch.setattr(lgb.Booster, "dump_model", lambda self, *a, **kw: (calls.append(1), real(self, *a, **kw))[1])
+    for params, k in (({"objective": "l2"}, 1), ({"objective": "multiclass", "num_class": 3}, 3)):
+        y = rng.integers(0, 3, 600) if k > 1 else X[:, 0] + rng.normal(size=600)
+        params = {**params, "verbose": -1, "num_leaves": 13, "min_data_in_leaf": 5}
+        first = lgb.train(params, lgb.Dataset(X, y), 3)
+        booster = lgb.train(params, lgb.Dataset(X, y), 3, init_model=first)
+        with monkeypatch.context() as m:
+            m.setattr(frameworks, "_NUM_LEAVES", re.compile(rb"^never_there=(\d+)$", re.M))  # no model text
+            for it in range(6):
+                dumped = [t["num_leaves"] for t in real(booster, start_iteration=it, num_iteration=1)["tree_info"]]
+                assert frameworks.lightgbm_leaf_counts(booster, it, k) == dumped
+        assert len(calls) == (0 if k == 1 else 6)  # one tree per iteration: the split counts alone
+        calls.clear()
+    expected = [t["num_leaves"] for t in real(booster, start_iteration=0, num_iteration=1)["tree_info"]]
     assert frameworks.lightgbm_leaf_counts(booster, 0, k) == expected
     assert calls == []  # the text route, not the public one
     monkeypatch.setattr(frameworks, "_NUM_LEAVES", re.compile(rb"^never_there=(\d+)$", re.M))
     assert frameworks.lightgbm_leaf_counts(booster, 0, k) == expected
     assert calls == [1]  # the fallback
+
+
+def test_lightgbm_leaf_values_and_writes_are_the_public_calls():
+    booster, _, _ = _lgb_booster()
+    n = frameworks.lightgbm_leaf_counts(booster, 0, 1)[0]
+    values = frameworks.lightgbm_leaf_values(booster, 0, n)
+    assert values.tolist() == [booster.get_leaf_output(0, i) for i in range(n)]
+    frameworks.lightgbm_set_leaf_values(booster, 0, np.array([0, n - 1]), np.array([0.25, -1.5]))
+    assert [booster.get_leaf_output(0, 0), booster.get_leaf_output(0, n - 1)] == [0.25, -1.5]
+
+
+def test_xgboost_split_count_counts_every_split_node():
+    import json
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    assert frameworks.xgboost_split_count(xgb.Booster({"num_feature": 3})) == 0
+    booster = xgb.train({"max_depth": 3, "num_target": 2, "multi_strategy": "one_output_per_tree"},
+                        xgb.DMatrix(X, np.c_[X[:, 0], X[:, 1]]), 4)
+    trees = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
+    splits = sum(int(np.sum(np.asarray(t["left_children"]) != -1)) for t in trees)
+    assert splits > 8
+    assert frameworks.xgboost_split_count(booster) == splits
 
 
 def test_xgboost_round_model_from_the_c_calls_matches_the_public_slice(monkeypatch):

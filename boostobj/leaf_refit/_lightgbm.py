@@ -12,7 +12,9 @@ from boostobj.frameworks import (
     ALIASES,
     lightgbm_cached_scores,
     lightgbm_leaf_counts,
+    lightgbm_leaf_values,
     lightgbm_score_reader,
+    lightgbm_set_leaf_values,
     param,
     serve_lightgbm_scores,
 )
@@ -165,7 +167,7 @@ class LeafRefit:
         # Booster.predict takes no thread count from the training params: without one, OpenMP's
         # default (every core) competes with the training threads
         threads = next((int(params[n]) for n in _THREADS if params.get(n) is not None), 0)
-        grown = [np.array([booster.get_leaf_output(iteration * k + j, i) for i in range(n_leaves)])
+        grown = [lightgbm_leaf_values(booster, iteration * k + j, n_leaves)
                  for j, n_leaves in enumerate(lightgbm_leaf_counts(booster, iteration, k))]
         leaves, now = [], []
         for idx, X in enumerate(self.data):
@@ -199,8 +201,8 @@ class LeafRefit:
             if n_leaves > 1:  # LightGBM refits only trees that split, too
                 exact = leaf_targets(self.loss, self.label - margins[0][:, j], self.weight, leaves[0][:, j],
                                       n_leaves, j, lam, cap)
-                for i in np.flatnonzero(np.isfinite(exact)):  # a leaf without rows keeps its value
-                    values[i] = lr * exact[i]
-                    booster.set_leaf_output(tree, int(i), float(values[i]))
+                refit = np.flatnonzero(np.isfinite(exact))  # a leaf without rows keeps its value
+                values[refit] = lr * exact[refit]
+                lightgbm_set_leaf_values(booster, tree, refit, values[refit])
             for leaf, m in zip(leaves, margins):
                 m[:, j] += values[leaf[:, j]]

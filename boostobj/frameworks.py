@@ -191,6 +191,33 @@ def _refuse_ignored_params(params: dict | None) -> None:
 UNBALANCE_KEYS = ALIASES["is_unbalance"]
 
 
+def refuse_lightgbm_forest(params: dict | None) -> None:
+    """LightGBM's random forest takes only its built-in objectives: say so before it stops inside.
+
+    Given a start (``init_score``, which every boostobj entry point sets)
+    LightGBM stops on an internal check before it reads the objective.
+
+    >>> refuse_lightgbm_forest({"boosting_type": "gbdt"})
+    >>> refuse_lightgbm_forest({"boosting": "rf"})
+    Traceback (most recent call last):
+    ...
+    ValueError: boosting='rf': LightGBM's random forest trains only its built-in objectives, ...
+    """
+    for key in ALIASES["boosting"]:
+        value = (params or {}).get(key)
+        if isinstance(value, str) and value.strip().lower() in ("rf", "random_forest"):
+            raise ValueError(
+                f"{key}={value!r}: LightGBM's random forest trains only its built-in objectives, not a "
+                "custom one such as a boostobj objective; train with boosting 'gbdt' (bagging_fraction, "
+                "bagging_freq and feature_fraction give its trees a forest's randomness) or with "
+                "LightGBM's own objective")
+
+
+def from_lightgbm(data: Any) -> bool:
+    """Whether ``data`` is one of LightGBM's objects (a ``Dataset`` subclass, ``obj.dataset``'s too)."""
+    return any(c.__module__.startswith("lightgbm") for c in type(data).__mro__)
+
+
 def _truthy(v: Any) -> bool:
     """A boolean parameter that is on: True, a non-zero number, or "true" / "1" / "yes" (either framework's)."""
     if isinstance(v, str):

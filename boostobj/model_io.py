@@ -43,6 +43,7 @@ import lightgbm as lgb
 import numpy as np
 
 from boostobj.exceptions import StartValueWarning
+from boostobj.frameworks import refuse_lightgbm_forest
 from boostobj.losses import Loss
 from boostobj.registry import FACTORIES, register
 from boostobj.validation import _check_user_weights, check_float32_labels
@@ -516,7 +517,15 @@ def dataset(obj: Objective, X: Any, y: Any, weight: Any = None, reference: Any =
             Loss.check_labels(obj.base_loss, labels, 1)  # the domain needs K: only finiteness
         else:
             obj.base_loss.check_labels(labels, 1 if init.ndim == 1 else init.shape[1])
-    return lgb.Dataset(X, y, weight=weight, init_score=init, reference=reference, **kwargs)
+    return _StartedDataset(X, y, weight=weight, init_score=init, reference=reference, **kwargs)
+
+
+class _StartedDataset(lgb.Dataset):
+    """``obj.dataset``'s ``lgb.Dataset``: it names what LightGBM's random forest would stop on."""
+
+    def _update_params(self, params: Any) -> Any:  # lgb.train hands it the training params first
+        refuse_lightgbm_forest(params)
+        return super()._update_params(params)
 
 
 def _warn_if_classes_missing(obj: Objective, y: Any, k: int) -> None:

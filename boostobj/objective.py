@@ -49,7 +49,7 @@ from boostobj._array import is_numpy, namespace
 from boostobj._math import F32_MAX as _F32_MAX
 from boostobj.device import cuda_ordinal, gradient_namespace, normalize_device
 from boostobj.exceptions import StalledFitWarning, StartValueWarning
-from boostobj.frameworks import _labels_and_weights, _refuse_ignored_params
+from boostobj.frameworks import _labels_and_weights, _refuse_ignored_params, from_lightgbm
 from boostobj.losses import Loss
 from boostobj.registry import qualified_name
 from boostobj.validation import _as_float_1d, _check_user_weights, _check_weights
@@ -452,7 +452,7 @@ class Metric:
         if hasattr(b, "get_label"):  # native: (margin, dataset)
             state = obj._state_for_dataset(b, a)
             value = obj._loss_value(state, a)
-            if type(b).__module__.startswith("lightgbm"):
+            if from_lightgbm(b):
                 model_io.warn_if_valid_set_lacks_start(b, self._start_checked)
                 return name, value, False
             unit = self.unit if self.unit is not None else obj._metric_unit(state)
@@ -786,7 +786,7 @@ class Objective:
         if hasattr(b, "get_label"):
             a = _as_margin(a)
             margin, (state, y_now) = a, self._state_for_call(b, a)
-            host_only = type(b).__module__.startswith("lightgbm")
+            host_only = from_lightgbm(b)
             try:
                 return self._framework_call(state, margin, host_only, y_now)
             except _StaleLabels:  # set_label since the last call: a new state

@@ -46,7 +46,7 @@ import numpy as np
 import xgboost as xgb
 
 from boostobj.device import normalize_device, resolve_device
-from boostobj.frameworks import ALIASES, UNBALANCE_KEYS, _truthy
+from boostobj.frameworks import ALIASES, UNBALANCE_KEYS, _truthy, refuse_lightgbm_forest
 from boostobj.leaf_refit import LeafRefit, XGBLeafRefit, builtin_metrics, refit_blockers, xgb_refit_blockers
 from boostobj.model_io import attach, classes_from_record, make_record, model_outputs, objective_from_record, record_of
 from boostobj.model_io import bake_start as _bake_init_score
@@ -565,6 +565,7 @@ class _LGBMMixin:
 
     def _boostobj_fit(self, fit: Any, X: Any, y: Any, sample_weight: Any, kwargs: dict) -> Any:
         obj = _ours(self.objective)  # type: ignore[attr-defined]
+        refuse_lightgbm_forest(self.get_params())  # type: ignore[attr-defined]
         _check_fit_inputs(y, sample_weight, X, kwargs, estimator=self, obj=obj)
         y_enc = self._encode_labels(y)
         k = self._n_outputs(obj, y_enc)

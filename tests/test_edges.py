@@ -430,3 +430,24 @@ def test_sinc_experiment_with_failing_checks_exits_non_zero(tmp_path):
     assert "FAIL" in run.stdout  # 60 rows are too few for the paper's observations
     assert run.returncode == 1, run.stderr
     assert "checks FAILED; exit status 1" in run.stderr
+
+
+@pytest.mark.parametrize("entry", ["lgb.train", "drop-in", "drop-in alias"])
+def test_lightgbm_random_forest_with_a_boostobj_objective_is_named(entry):
+    """LightGBM's random forest takes only built-in objectives; with a start it stopped on an internal
+    check ("init_score == nullptr") before reading the objective."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + rng.normal(size=200)
+    obj = boostobj.huber(1.0)
+    with pytest.raises(ValueError, match="random forest trains only its built-in objectives.*'gbdt'"):
+        if entry == "lgb.train":
+            lgb.train({"objective": obj, "boosting": "rf", "bagging_fraction": 0.8, "bagging_freq": 1,
+                       "verbose": -1}, obj.dataset(X, y), 3)
+        elif entry == "drop-in":
+            LGBMRegressor(objective=obj, boosting_type="rf", subsample=0.8, subsample_freq=1, n_estimators=3,
+                          verbose=-1).fit(X, y)
+        else:
+            LGBMRegressor(objective=obj, boosting="random_forest", n_estimators=3, verbose=-1).fit(X, y)
+    # the same Dataset trains as ever with gradient boosting
+    assert lgb.train({"objective": obj, "verbose": -1}, obj.dataset(X, y), 3).num_trees() == 3

@@ -18,8 +18,12 @@ Changes:
 - ``plain_rows``: rows without weights, in a round of factor 1, skip the
   multiplies by 1 (``RowPass._plain``, ``_compiled._weigh``);
 - ``output_ring``: two pairs of output arrays per dataset and thread
-  against four (``objective._OUTPUT_RING``; boostobj uses two where four
-  would pass ``_OUTPUT_RING_BYTES``): fewer pairs keep fewer bytes per row.
+  against four (``objective._OUTPUT_RING``): fewer pairs keep fewer bytes
+  per row.
+- ``one_output_pair``: one pair against two, for either framework's
+  margins, where four would pass ``objective._OUTPUT_RING_BYTES``
+  (``_OUTPUT_PAIRS_ABOVE``), at a size above it (``--rows 2000000``);
+  boostobj takes one pair where it was as fast (XGBoost's float32 margins).
 
     python -m benchmarks.speed_inprocess compared_labels --cycles 12 --out speed_inprocess_compared_labels
 """
@@ -67,6 +71,10 @@ CHANGES: dict[str, tuple] = {
     "output_ring": (objective_module, "_OUTPUT_RING", 4,
                     {"huber(1)": lambda: boostobj.huber(1.0), "quantile(0.9)": lambda: boostobj.quantile(0.9),
                      "focal(2)": lambda: boostobj.focal(2.0), "exponential": boostobj.exponential}, 2),
+    "one_output_pair": (objective_module, "_OUTPUT_PAIRS_ABOVE", {"float32": 2, "float64": 2},
+                        {"huber(1)": lambda: boostobj.huber(1.0), "quantile(0.9)": lambda: boostobj.quantile(0.9),
+                         "focal(2)": lambda: boostobj.focal(2.0), "exponential": boostobj.exponential},
+                        {"float32": 1, "float64": 1}),
     "plain_rows": (_compiled.RowPass, "__init__", _never_plain,
                    {"exponential": boostobj.exponential, "focal(2)": lambda: boostobj.focal(2.0),
                     "huber(1)": lambda: boostobj.huber(1.0), "log_cosh": boostobj.log_cosh}),

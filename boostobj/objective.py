@@ -181,10 +181,12 @@ _ARRAY_STATES = 8
 # read the gradient arrays we return; writing the same pair again next round would first take
 # those cache lines back from the other core.
 _OUTPUT_RING = 4
-# Above this for the whole ring (four pairs of float32 up to about a million rows), two pairs:
-# 16 bytes a row fewer where memory counts, at the same speed there (but not below:
-# benchmarks/results/speed/speed_inprocess_output_ring_*.md).
+# Above this for the whole ring (four pairs of float32 up to about a million rows), fewer pairs
+# (by the margins' dtype): XGBoost's float32 margins one, 24 bytes a row fewer at the same speed;
+# LightGBM's float64 margins two, where one made its calls slower (and four no faster than two):
+# benchmarks/results/speed/speed_inprocess_output_ring_*.md and ..._one_output_pair_*.md.
 _OUTPUT_RING_BYTES = 32 << 20
+_OUTPUT_PAIRS_ABOVE = {"float32": 1, "float64": 2}
 
 
 class _DataState:
@@ -306,6 +308,10 @@ class _DataState:
         if not (_equal(other_y, self.y) and _equal(other.w, self.w)):
             return
         self._init, self._scale = other._init, other._scale
+        mine, theirs = self._source[0], other._source[0]
+        if mine.dtype == theirs.dtype and mine.shape == theirs.shape:  # equal values: one private copy for both
+            self._source = (theirs, self._source[1])
+            self._compared = self._row_labels = None
 
     @property
     def init(self) -> np.ndarray:
@@ -342,15 +348,17 @@ class _DataState:
             self._weight_total = float(self.n_rows if self.w is None else np.sum(self.w))
         return self._weight_total
 
-    def buffers(self, shape: tuple, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    def buffers(self, shape: tuple, dtype: Any, margin_dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
         """This thread's next gradient and hessian output arrays: a ring of pairs (``_OUTPUT_RING``)
-        handed out in turn, so a call never writes the arrays the framework read in the last round."""
-        key = (shape, np.dtype(dtype))
+        handed out in turn, so a call does not write the arrays the framework read in the last
+        rounds (on large data, as many as ``_OUTPUT_PAIRS_ABOVE`` gives for ``margin_dtype``)."""
+        key = (shape, np.dtype(dtype), np.dtype(margin_dtype))
         local = self._local
         if getattr(local, "key", None) != key:
             local.key = key
             pair_bytes = 2 * int(np.prod(shape)) * np.dtype(dtype).itemsize
-            size = _OUTPUT_RING if _OUTPUT_RING * pair_bytes <= _OUTPUT_RING_BYTES else min(2, _OUTPUT_RING)
+            size = _OUTPUT_RING if _OUTPUT_RING * pair_bytes <= _OUTPUT_RING_BYTES \
+                else min(_OUTPUT_PAIRS_ABOVE.get(np.dtype(margin_dtype).name, 2), _OUTPUT_RING)
             local.ring = [(np.empty(shape, dtype), np.empty(shape, dtype)) for _ in range(size)]
             local.turn = 0
         local.turn = (local.turn + 1) % len(local.ring)
@@ -924,7 +932,7 @@ class Objective:
         fast = dtype == np.float32 and (m.dtype == np.float32 or mode != "exact")
         w = state.encoded_weights(np, np.float32 if fast else m.dtype, reuse)
         if reuse:
-            g_out, h_out = state.buffers(m.shape, dtype)
+            g_out, h_out = state.buffers(m.shape, dtype, m.dtype)
         else:
             g_out, h_out = np.empty(m.shape, dtype), np.empty(m.shape, dtype)
         kernel, scale = loss.grad_curvature, state.scale
@@ -1183,16 +1191,24 @@ class Objective:
         1.098612
         """
         _check_user_weights(sample_weight)
-        init = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs).init
+        init = self._started(self._state_for_arrays(y, sample_weight, n_outputs=n_outputs))
         return float(init) if init.ndim == 0 else init.copy()
 
     def init_score_array(self, y: Any, sample_weight: Any = None, n_outputs: int | None = None) -> np.ndarray:
         """Per-row start margins for ``lgb.Dataset(init_score=...)``: (n,) or (n, K)."""
         _check_user_weights(sample_weight)
         state = self._state_for_arrays(y, sample_weight, n_outputs=n_outputs)
-        init = state.init
+        init = self._started(state)
         shape = (state.n_rows,) + np.shape(init)
         return np.broadcast_to(init, shape).copy()
+
+    @staticmethod
+    def _started(state: _DataState) -> np.ndarray:
+        """The state's start; its float64 labels dropped once it is solved: the training that follows
+        reads the framework's copy (``y`` builds them again where asked)."""
+        init = state.init
+        state.release_labels()
+        return init
 
     def n_outputs(self, y: Any = None) -> int:
         """Margin columns the model needs (1 = a 1-D margin)."""

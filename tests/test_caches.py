@@ -317,13 +317,15 @@ def test_a_call_leaves_the_arrays_of_the_last_calls_alone(make):
     assert not any(np.shares_memory(again[0], g) for g, _ in held[1:])
 
 
-def test_output_ring_is_two_pairs_when_four_would_take_too_much_memory():
+def test_output_ring_is_fewer_pairs_when_four_would_take_too_much_memory():
+    """Over the cap: one pair for XGBoost's float32 margins, two for LightGBM's float64 margins."""
     state = objective_module._DataState(boostobj.huber().base_loss, np.arange(4.0), None, None)
-    small = {id(state.buffers((1000,), np.float32)[0]) for _ in range(8)}
-    assert len(small) == 4
     rows = objective_module._OUTPUT_RING_BYTES // 8 // 2 + 1  # four float32 pairs just over the cap
-    big = {id(state.buffers((rows,), np.float32)[0]) for _ in range(8)}  # np.empty: nothing is touched
-    assert len(big) == 2
+    for margin, pairs in ((np.float32, 1), (np.float64, 2)):
+        small = {id(state.buffers((1000,), np.float32, margin)[0]) for _ in range(8)}
+        assert len(small) == 4
+        big = {id(state.buffers((rows,), np.float32, margin)[0]) for _ in range(8)}  # np.empty: nothing touched
+        assert len(big) == pairs
 
 
 @pytest.mark.skipif(not boostobj._compiled.ENABLED, reason="the compiled pass releases the labels")
@@ -347,3 +349,29 @@ def test_a_dataset_trained_in_the_compiled_pass_keeps_no_float64_labels():
     assert obj._by_dataset[d_later]._init is state._init
     assert state._y is None
     np.testing.assert_array_equal(state.y, y.astype(np.float64))
+
+
+@pytest.mark.skipif(not boostobj._compiled.ENABLED, reason="the compiled pass releases the labels")
+def test_init_score_then_training_keeps_one_copy_of_the_labels_and_no_float64():
+    """``obj.init_score(y)`` keeps its state (the training that follows adopts its start) but not its
+    float64 labels; the training set's state shares that state's private copy of the labels instead
+    of holding a second one; both still answer as before."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 3)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=2000)).astype(np.float32)
+    obj = boostobj.huber(1.0)
+    start = obj.init_score(y)
+    assert start == pytest.approx(boostobj.huber(1.0).init_score(y.astype(np.float64)), rel=1e-12)
+    (given,) = obj._arrays
+    assert given._y is None
+    d = xgb.DMatrix(X, y)
+    xgb.train({"base_score": start, "disable_default_eval_metric": 1}, d, 3, obj=obj)
+    state = obj._by_dataset[d]
+    assert state._init is given._init
+    assert state.source_labels() is given.source_labels()
+    assert given._y is None and state._y is None
+    assert obj.label_scale(y) == boostobj.huber(1.0).label_scale(y)  # built again where asked
+    y[:5] += 1.0  # the user's array edited in place: the private copy is not
+    np.testing.assert_array_equal(state.source_labels()[:5], d.get_label()[:5])

@@ -108,8 +108,10 @@ def render(results: list[dict], meta: dict) -> str:
              f"{meta['rounds']} rounds, XGBoost hist depth 6, LightGBM 63 leaves; best of {meta['reps']} fits, ms "
              "(wall, the data set included). `no refit / naive`: the drop-in without its leaf refit over the naive "
              "objective (the same trees: the objective's cost); `refit / builtin`: the refitting drop-in over the "
-             "framework's own objective (XGBoost's quantile refits up to 3.3, LightGBM's always).", ""]
-    head = "| rows | threads | framework | loss | " + " | ".join(VARIANTS) + " | no refit / naive | refit / builtin |"
+             "framework's own objective (XGBoost's quantile refits up to 3.3, LightGBM's always); `refit share`: "
+             "the refit's own cost, (drop-in - drop-in, no refit) / drop-in.", ""]
+    head = ("| rows | threads | framework | loss | " + " | ".join(VARIANTS)
+            + " | no refit / naive | refit / builtin | refit share |")
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     keys = dict.fromkeys((r["rows"], r["threads"], r["framework"], r["loss"]) for r in results)
     for key in keys:
@@ -118,7 +120,9 @@ def render(results: list[dict], meta: dict) -> str:
         plain = got.get("drop-in, no refit", got.get("drop-in"))
         ratio = f"{plain / got['naive']:.2f}"
         refit = f"{got['drop-in'] / got['builtin']:.2f}" if "drop-in, no refit" in got else ""
-        lines.append(f"| {key[0]:,} | {key[1]} | {key[2]} | {key[3]} | " + " | ".join(cells) + f" | {ratio} | {refit} |")
+        share = f"{1 - got['drop-in, no refit'] / got['drop-in']:.2f}" if "drop-in, no refit" in got else ""
+        lines.append(f"| {key[0]:,} | {key[1]} | {key[2]} | {key[3]} | " + " | ".join(cells)
+                     + f" | {ratio} | {refit} | {share} |")
     return "\n".join(lines) + "\n"
 
 

@@ -34,7 +34,15 @@ def test_small_data_times_every_variant_and_renders_the_ratios(small):
     assert all(r["ms"] > 0 for r in results) and len(results) == 2 * (5 + 4)
     table = small.render(results, {"command": "c", "date": "d", "stack": "s", "rounds": 3, "reps": 1})
     rows = [line for line in table.splitlines() if line.startswith("| 300 |")]
-    assert len(rows) == 4 and all(line.count("|") == 12 for line in rows)
+    assert len(rows) == 4 and all(line.count("|") == 13 for line in rows)
+    ms = {(r["framework"], r["loss"], r["variant"]): r["ms"] for r in results}
+    for row in rows:
+        framework, loss, *cells = [c.strip() for c in row.strip("|").split("|")][2:]
+        if loss.startswith("quantile"):  # the refit's share of the drop-in's fit
+            share = 1 - ms[framework, loss, "drop-in, no refit"] / ms[framework, loss, "drop-in"]
+            assert float(cells[-1]) == pytest.approx(share, abs=0.006)
+        else:
+            assert cells[-1] == ""
 
 
 def test_the_refit_variant_really_refits(small, monkeypatch):

@@ -832,7 +832,7 @@ class Objective:
             plan.bind(margin, y_now)  # built by this call: later rounds with this layout reuse it
         if not state.warned:  # the labels are checked now: the state is this dataset's
             self._warn_once(state, margin, host_only)
-        if y_now is not None and plan is not None:  # the compiled rounds read the framework's labels
+        if plan is not None:  # the compiled rounds read the framework's labels, or the state's copy
             state.release_labels()
         return self._per_round(state, g, h, host_only, sums)
 

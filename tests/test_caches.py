@@ -375,3 +375,22 @@ def test_init_score_then_training_keeps_one_copy_of_the_labels_and_no_float64():
     assert obj.label_scale(y) == boostobj.huber(1.0).label_scale(y)  # built again where asked
     y[:5] += 1.0  # the user's array edited in place: the private copy is not
     np.testing.assert_array_equal(state.source_labels()[:5], d.get_label()[:5])
+
+
+@pytest.mark.skipif(not boostobj._compiled.ENABLED, reason="the compiled pass releases the labels")
+@pytest.mark.parametrize("estimator", ["xgboost", "lightgbm"])
+def test_the_drop_ins_keep_no_float64_labels_after_their_compiled_rounds(estimator):
+    """The drop-ins call the objective with arrays (y, margin): after its first compiled round their
+    state keeps the float32 copy it compares with, not float64 labels."""
+    from boostobj.sklearn import LGBMRegressor, XGBRegressor
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=3000)).astype(np.float32)
+    obj = boostobj.huber(1.0)
+    est = XGBRegressor(objective=obj, n_estimators=4) if estimator == "xgboost" else \
+        LGBMRegressor(objective=obj, n_estimators=4, verbose=-1)
+    est.fit(X, y)
+    states = [s for s in obj._arrays if s.n_rows == 3000]
+    assert states and all(s._y is None for s in states)
+    np.testing.assert_array_equal(states[0].y, y.astype(np.float64))  # back where asked

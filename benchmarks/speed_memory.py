@@ -13,7 +13,8 @@ what does not grow (boostobj's import, numba and its compiled kernels) is
 the intercept. Variants, for Huber (delta 1), 20 float32 features, XGBoost
 hist depth 6, LightGBM 63 leaves, 2 threads: the framework's own objective,
 a naive NumPy objective written from the formulas (in ``xgb.train`` /
-``lgb.train``, and in the frameworks' own estimators), ``boostobj.huber`` in
+``lgb.train``, the latter also from a start as ``init_score`` as boostobj's
+``obj.dataset`` gives, and in the frameworks' own estimators), ``boostobj.huber`` in
 ``xgb.train`` / ``lgb.train``, and boostobj's drop-in estimator. Linux only.
 """
 
@@ -28,7 +29,8 @@ import time
 from benchmarks._common import command, stack, write_results
 
 VARIANTS = ["xgboost builtin", "xgboost naive", "xgboost boostobj", "xgboost naive drop-in", "xgboost drop-in",
-            "lightgbm builtin", "lightgbm naive", "lightgbm boostobj", "lightgbm naive drop-in", "lightgbm drop-in"]
+            "lightgbm builtin", "lightgbm naive", "lightgbm naive, started", "lightgbm boostobj",
+            "lightgbm naive drop-in", "lightgbm drop-in"]
 
 
 def _rss_kb(field: str) -> int:
@@ -100,6 +102,9 @@ def worker(variant: str, n: int, rounds: int) -> dict:
         elif kind == "naive":
             lgb.train({**params, "objective": lambda p, data: _naive_huber(data.get_label(), p)},
                       lgb.Dataset(X, y), rounds)
+        elif kind == "naive, started":  # LightGBM keeps a start twice: its own copy and the Dataset's
+            lgb.train({**params, "objective": lambda p, data: _naive_huber(data.get_label(), p)},
+                      lgb.Dataset(X, y, init_score=np.full(len(y), np.median(y))), rounds)
         else:
             obj = boostobj.huber(1.0)
             lgb.train({**params, "objective": obj}, obj.dataset(X, y), rounds)

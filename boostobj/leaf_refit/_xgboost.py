@@ -4,7 +4,13 @@ XGBoost has no set_leaf_output. A leaf can only be written by loading an edited 
 loading drops XGBoost's prediction caches: writing every round would re-predict every tree
 every round, a cost that grows with the square of the rounds. So the refit keeps each set's
 margin corrections itself (what the refit leaves add to XGBoost's cached margins) and writes
-the pending leaves once, when training ends or when something reads the model itself.
+the pending leaves once, when training ends or when something reads the model itself, into
+the binary model in place.
+
+Each round's leaves: on small data, from XGBoost's cached margins around the round and the
+gradients it grew from (``_leaves_from_gradients``), with no read of the model; on larger
+data, or where two leaves cannot be told apart that way, from the round's tree read out of
+the model (``XGBLeafRefit.model_reads`` counts those rounds).
 """
 
 from __future__ import annotations
@@ -93,7 +99,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
     write makes XGBoost re-predict every tree, so ``disable_default_eval_metric``
     keeps long trainings fast). When training ends the model holds the refit
     leaves. A booster it would not be exact for (dart, random forests,
-    vector leaves, monotone constraints) raises ``ValueError``.
+    vector leaves, monotone constraints) raises ``ValueError``. After
+    training, ``model_reads`` counts the rounds whose new tree was read from
+    the model rather than off XGBoost's cached margins and the gradients.
 
     Examples
     --------

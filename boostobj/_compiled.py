@@ -361,6 +361,29 @@ def grad_hess_rows(row: Any, residual: bool, y: np.ndarray, m: np.ndarray, w: np
     return bool(RowPass(row, residual, w, wk, params, y_was, g, h, blocked).run(y, m, factor))
 
 
+def group_changes(change: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Rows grouped by value ``change`` (float64), cut where neighbours lie further apart than steps allow.
+
+    As sorting ``change`` and cutting between neighbours further apart than
+    the largest ``step`` of the rows, then again within each group by its
+    own rows' largest step, until no group changes; but in one pass over
+    buckets of half the largest step (hashed, so only the buckets that hold
+    rows are kept), where a sort of a few thousand rows costs more than a
+    training round. Gaps within a bucket are never cut, so groups are at most
+    as fine as the sorted version's. Returns (each row's group, numbered in
+    ascending order of value; the number of groups), or None without
+    compiled loops or where the buckets would not fit an int64.
+    """
+    if not available() or not change.shape[0]:
+        return None
+    low, width = float(change.min()), float(step.max()) / 2
+    if not width > 0 or (float(change.max()) - low) / width > 2.0**62:
+        return None
+    place = np.empty(change.shape[0], dtype=np.intp)
+    groups = _loops._group_changes(change, step, low, width, place)
+    return place, int(groups)
+
+
 def nearest_leaves(before: np.ndarray, after: np.ndarray, v: np.ndarray) -> np.ndarray | None:
     """For each row the index of the one value of the sorted ``v`` with ``before + v == after``.
 

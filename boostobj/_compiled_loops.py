@@ -328,3 +328,69 @@ def _layout(a: np.ndarray | None) -> tuple | None:
     f = a.flags
     return a.dtype.char, a.ndim, f.c_contiguous, f.f_contiguous, f.aligned, f.writeable
 
+
+
+@_loop(nogil=True, error_model="numpy", cache=True)
+def _group_changes(change, step, low, width, place):
+    n = change.shape[0]
+    size = 1
+    while size < 4 * n:
+        size *= 2
+    keys = np.full(size, -1, np.int64)  # open addressing: a bucket's id, then its rank
+    slot = np.empty(n, np.int64)
+    distinct = 0
+    for i in range(n):
+        b = np.int64((change[i] - low) / width)
+        h = b & (size - 1)
+        while keys[h] != -1 and keys[h] != b:
+            h = (h + 1) & (size - 1)
+        if keys[h] == -1:
+            keys[h] = b
+            distinct += 1
+        slot[i] = h
+    ids = np.empty(distinct, np.int64)
+    slots = np.empty(distinct, np.int64)
+    j = 0
+    for h in range(size):
+        if keys[h] != -1:
+            ids[j] = keys[h]
+            slots[j] = h
+            j += 1
+    order = np.argsort(ids)
+    for r in range(distinct):
+        keys[slots[order[r]]] = r
+    lo = np.full(distinct, np.inf)
+    hi = np.full(distinct, -np.inf)
+    most = np.zeros(distinct)
+    for i in range(n):
+        r = keys[slot[i]]
+        lo[r] = min(lo[r], change[i])
+        hi[r] = max(hi[r], change[i])
+        most[r] = max(most[r], step[i])
+    cut = np.zeros(distinct + 1, np.bool_)  # cut[r]: a group starts at bucket rank r
+    cut[0] = True
+    cut[distinct] = True
+    largest = most.max()
+    for r in range(1, distinct):
+        cut[r] = lo[r] - hi[r - 1] > largest
+    changed = True
+    while changed:  # each group again by its own rows' largest step
+        changed = False
+        start = 0
+        for r in range(1, distinct + 1):
+            if cut[r]:
+                limit = most[start:r].max()
+                for q in range(start + 1, r):
+                    if not cut[q] and lo[q] - hi[q - 1] > limit:
+                        cut[q] = True
+                        changed = True
+                start = r
+    group = np.empty(distinct, np.int64)
+    g = -1
+    for r in range(distinct):
+        if cut[r]:
+            g += 1
+        group[r] = g
+    for i in range(n):
+        place[i] = group[keys[slot[i]]]
+    return g + 1

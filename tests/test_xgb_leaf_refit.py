@@ -423,3 +423,27 @@ def test_subsampled_rounds_read_their_trees_from_the_model(monkeypatch):
     assert fast_cb.model_reads == 25
     assert np.array_equal(fast.predict(dv, output_margin=True), slow.predict(dv, output_margin=True))
     assert fast_eval == slow_eval
+
+
+@pytest.mark.skipif(not boostobj._compiled.available(), reason="the compiled grouping")
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_grouping_of_margin_changes_never_splits_a_leaf_and_matches_the_sort(seed):
+    """Rows of one leaf change their float32 margins by its value up to rounding: the compiled grouping
+    (buckets, no sort) puts each leaf's rows in one group, and gives the sort's groups here."""
+    from boostobj import _compiled
+    from boostobj.leaf_refit._xgboost import _group_changes_sorted
+
+    rng = np.random.default_rng(seed)
+    n, leaves = 5000, int(rng.integers(1, 80))
+    values = rng.normal(scale=10.0 ** rng.uniform(-4, 0), size=leaves).astype(np.float32)
+    leaf = rng.integers(0, leaves, n)
+    before = (rng.normal(size=n) * 10.0 ** rng.uniform(-1, 3)).astype(np.float32)
+    after = before + values[leaf]  # float32 sums, as XGBoost's cache adds a leaf
+    change = after.astype(np.float64) - before
+    step = np.spacing(np.abs(after)).astype(np.float64)
+    place, m = _compiled.group_changes(change, step)
+    for j in np.unique(leaf):
+        assert len(np.unique(place[leaf == j])) == 1
+    sorted_place, sorted_m = _group_changes_sorted(change, step)
+    assert m == sorted_m and np.array_equal(place, sorted_place)
+    assert m <= len(np.unique(values[np.unique(leaf)]))

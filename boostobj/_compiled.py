@@ -368,8 +368,8 @@ def group_changes(change: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, int
     the largest ``step`` of the rows, then again within each group by its
     own rows' largest step, until no group changes; but in one pass over
     buckets of half the largest step (hashed, so only the buckets that hold
-    rows are kept), where a sort of a few thousand rows costs more than a
-    training round. Gaps within a bucket are never cut, so groups are at most
+    rows are kept) instead of a sort of the rows, which the refit would pay
+    every round. Gaps within a bucket are never cut, so groups are at most
     as fine as the sorted version's. Returns (each row's group, numbered in
     ascending order of value; the number of groups), or None without
     compiled loops or where the buckets would not fit an int64.

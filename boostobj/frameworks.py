@@ -385,9 +385,8 @@ def xgboost_split_count(booster: Any) -> int | None:
     XGBoost's ``weight`` feature importance (``XGBoosterFeatureScore``, the
     call behind ``get_score``) counts every split of every tree, so a
     round's trees have that round's increase in splits plus one leaves per
-    tree. The leaf refit reads it once a round: it costs a fraction of a
-    microsecond per tree, where the model JSON of one round costs a copy of
-    the learner.
+    tree. The leaf refit reads it once a round: it walks the trees' nodes,
+    where the model JSON of one round costs a copy of the learner.
     """
     try:
         from xgboost.core import _LIB, _check_call, c_bst_ulong

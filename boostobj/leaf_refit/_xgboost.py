@@ -291,15 +291,15 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         round's tree read out of the model (``model_reads`` counts those
         rounds).
         """
-        splits = xgboost_split_count(booster)
         n = dtrain.num_row()
         limit = _GRADIENT_ROWS if _compiled.available() else min(_GRADIENT_ROWS, _GRADIENT_ROWS_SORTED)
-        if splits is not None and self._splits is not None and n <= limit and self._gradient is not None:
-            found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param)
-            if found is not None and sum(len(v) for v in found[0]) == splits - self._splits + len(found[0]):
-                self._splits = splits
-                return [_RefitTree(k, v, v, None) for k, v in enumerate(found[0])], found[1]
-        self._splits = splits
+        if n <= limit:  # the split count walks every tree: only where the gradients' path can use it
+            splits, before = xgboost_split_count(booster), self._splits
+            self._splits = splits
+            if splits is not None and before is not None and self._gradient is not None:
+                found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param)
+                if found is not None and sum(len(v) for v in found[0]) == splits - before + len(found[0]):
+                    return [_RefitTree(k, v, v, None) for k, v in enumerate(found[0])], found[1]
         self.model_reads += 1
         model = xgboost_round_model(booster, t)
         grown = _xgb_grown(model)
@@ -309,9 +309,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
         trees, at = [], np.empty_like(leaves)
         for col, (group, nodes, values) in enumerate(grown):
-            place = np.full(len(model["trees"][col]["left_children"]), -1, dtype=np.intp)
-            place[nodes] = np.arange(len(nodes))
-            at[:, col] = place[leaves[:, col]]
+            at[:, col] = _place_by_node(nodes)[leaves[:, col]]
             trees.append(_RefitTree(group, values, values, nodes))
         return trees, at
 
@@ -324,10 +322,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                 np.asarray(new["left_children"]), np.asarray(new["split_conditions"], dtype=np.float32), old.grown))
                 for old, new in zip(self._pending[t], model["trees"])]
             tree = self._pending[t][i]
-        n_nodes = int(tree.nodes.max()) + 1
-        place = np.full(n_nodes, -1, dtype=np.intp)
-        place[tree.nodes] = np.arange(len(tree.nodes))
-        return place
+        return _place_by_node(tree.nodes)
 
     def flush(self) -> None:
         """Write the pending refit leaves into the booster (XGBoost then re-predicts from the trees)."""
@@ -424,6 +419,13 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
         values.append(v)
         at[:, k] = place
     return values, at
+
+
+def _place_by_node(nodes: np.ndarray) -> np.ndarray:
+    """Node id -> its place in the leaf list ``nodes`` (-1 for a node that is not in it)."""
+    place = np.full(int(nodes.max()) + 1, -1, dtype=np.intp)
+    place[nodes] = np.arange(len(nodes))
+    return place
 
 
 def _group_changes_sorted(change: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, int]:

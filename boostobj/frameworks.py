@@ -346,21 +346,31 @@ def lightgbm_set_leaf_values(booster: Any, tree: int, leaves: np.ndarray, values
         _safe_call(put(handle, t, ctypes.c_int(leaf), ctypes.c_double(value)))
 
 
+def _xgboost_slice(booster: Any, begin: int, end: int) -> ctypes.c_void_p:
+    """A bare handle on ``booster[begin:end]`` (``XGBoosterSlice``); the caller frees it.
+
+    The Python ``Booster`` that ``__getitem__`` would build around it costs
+    more than the slice, every round of the leaf refit.
+    """
+    from xgboost.core import _LIB, _check_call
+
+    handle = ctypes.c_void_p()
+    _check_call(_LIB.XGBoosterSlice(booster.handle, ctypes.c_int(begin), ctypes.c_int(end), ctypes.c_int(1),
+                                    ctypes.byref(handle)))
+    return handle
+
+
 def xgboost_round_model(booster: Any, t: int) -> dict:
     """The JSON model of XGBoost round ``t`` alone: ``booster[t:t + 1]`` saved as JSON, parsed.
 
     The same two C calls as ``Booster.__getitem__`` and ``save_raw("json")``
     (``XGBoosterSlice``, ``XGBoosterSaveModelToBuffer``) on a bare handle,
-    freed at once: the Python ``Booster`` the slice would build costs more
-    than the slice, every round of the leaf refit. Falls back to those public
-    calls where the C ones fail.
+    freed at once. Falls back to those public calls where the C ones fail.
     """
     try:
         from xgboost.core import _LIB, _check_call
 
-        handle = ctypes.c_void_p()
-        _check_call(_LIB.XGBoosterSlice(booster.handle, ctypes.c_int(t), ctypes.c_int(t + 1), ctypes.c_int(1),
-                                        ctypes.byref(handle)))
+        handle = _xgboost_slice(booster, t, t + 1)
         try:
             length = ctypes.c_uint64()
             cptr = ctypes.POINTER(ctypes.c_char)()
@@ -374,6 +384,67 @@ def xgboost_round_model(booster: Any, t: int) -> dict:
 
         raw = xgb.Booster.__getitem__(booster, slice(t, t + 1)).save_raw("json")
     return json.loads(raw)["learner"]["gradient_booster"]["model"]
+
+
+_LEAF_IDS_CONFIG = ctypes.c_char_p(
+    b'{"type": 6, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true}')
+
+
+def xgboost_leaf_ids(booster: Any, data: Any, begin: int, end: int) -> np.ndarray:
+    """``booster[begin:end].predict(data, pred_leaf=True)`` as (rows, trees) node ids.
+
+    XGBoost predicts leaves only from the first round, so a later round's
+    come from a slice: taken here on a bare handle (``_xgboost_slice``), with
+    the C call behind ``predict``, since the public route builds a Python
+    ``Booster`` and checks its arguments each time. Falls back to that route
+    where the C calls fail.
+    """
+    try:
+        from xgboost.core import _LIB, _check_call, c_bst_ulong
+
+        handle = _xgboost_slice(booster, begin, end)
+        try:
+            shape, dims, out = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong(), ctypes.POINTER(ctypes.c_float)()
+            _check_call(_LIB.XGBoosterPredictFromDMatrix(handle, data.handle, _LEAF_IDS_CONFIG, ctypes.byref(shape),
+                                                         ctypes.byref(dims), ctypes.byref(out)))
+            size = [int(shape[i]) for i in range(dims.value)]
+            leaves = np.ctypeslib.as_array(out, size).astype(np.intp) if all(size) else np.empty(size, np.intp)
+        finally:
+            _LIB.XGBoosterFree(handle)
+    except Exception:  # noqa: BLE001 - an XGBoost whose internals moved: the public route
+        import xgboost as xgb
+
+        leaves = np.asarray(xgb.Booster.__getitem__(booster, slice(begin, end)).predict(data, pred_leaf=True),
+                            dtype=np.intp)
+    return leaves.reshape(data.num_row(), -1)
+
+
+_TRAINING_MARGIN_CONFIG = ctypes.c_char_p(
+    b'{"type": 1, "training": true, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false}')
+
+
+def xgboost_training_margin(booster: Any, dtrain: Any) -> np.ndarray | None:
+    """``booster.predict(dtrain, output_margin=True, training=True)``: XGBoost's cached training margins.
+
+    The one C call behind ``Booster.predict`` (``XGBoosterPredictFromDMatrix``)
+    with its request written once, and the result copied as ``predict``
+    copies it: ``predict``'s own checks (argument binding, feature names,
+    array wrappers) cost more than the call on small data, and the leaf
+    refit reads these margins every round. For a ``DMatrix`` the booster
+    has trained on (its features checked then); None where the call fails.
+    """
+    try:
+        from xgboost.core import _LIB, _check_call, c_bst_ulong
+
+        shape, dims, out = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong(), ctypes.POINTER(ctypes.c_float)()
+        _check_call(_LIB.XGBoosterPredictFromDMatrix(booster.handle, dtrain.handle, _TRAINING_MARGIN_CONFIG,
+                                                     ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(out)))
+        size = tuple(int(shape[i]) for i in range(dims.value))
+        if not all(size):
+            return np.empty(size, dtype=np.float32)
+        return np.ctypeslib.as_array(out, size).copy()  # XGBoost reuses the buffer at its next predict
+    except Exception:  # noqa: BLE001 - an XGBoost whose internals moved: the caller predicts
+        return None
 
 
 _SPLIT_COUNT_CONFIG = ctypes.c_char_p(b'{"importance_type": "weight", "feature_map": ""}')

@@ -12,6 +12,7 @@ import re
 
 import lightgbm as lgb
 import numpy as np
+import pytest
 import xgboost as xgb
 
 import boostobj
@@ -141,3 +142,27 @@ def test_xgboost_round_model_from_the_c_calls_matches_the_public_slice(monkeypat
         assert frameworks.xgboost_round_model(booster, t) == public
     monkeypatch.setattr(frameworks, "ctypes", None)  # the C route breaks: the public one serves
     assert frameworks.xgboost_round_model(booster, 3) == public
+
+
+@pytest.mark.parametrize("targets", [1, 2])
+def test_xgboost_leaf_ids_and_training_margins_from_the_c_calls_match_predict(monkeypatch, targets):
+    """A slice's leaf ids and the cached training margins through the C call behind predict equal
+    booster[begin:end].predict(pred_leaf=True) and predict(output_margin=True, training=True); the
+    leaf ids fall back to that public route, the margins to None (the caller predicts)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    y = X[:, 0] if targets == 1 else np.c_[X[:, 0], X[:, 1]]
+    d = xgb.DMatrix(X, y)
+    params = {"max_depth": 3} if targets == 1 else {"max_depth": 3, "num_target": 2,
+                                                     "multi_strategy": "one_output_per_tree"}
+    booster = xgb.train(params, d, 5)
+    for begin, end in ((0, 1), (3, 4), (1, 5)):
+        public = np.asarray(booster[begin:end].predict(d, pred_leaf=True), dtype=np.intp).reshape(300, -1)
+        assert public.shape[1] == (end - begin) * targets
+        assert np.array_equal(frameworks.xgboost_leaf_ids(booster, d, begin, end), public)
+    margin = frameworks.xgboost_training_margin(booster, d)
+    expected = booster.predict(d, output_margin=True, training=True)
+    assert margin.dtype == expected.dtype and np.array_equal(margin, expected)
+    monkeypatch.setattr(frameworks, "ctypes", None)
+    assert np.array_equal(frameworks.xgboost_leaf_ids(booster, d, 1, 5), public)
+    assert frameworks.xgboost_training_margin(booster, d) is None

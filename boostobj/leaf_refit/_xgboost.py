@@ -26,7 +26,14 @@ import numpy as np
 import xgboost as xgb
 
 from boostobj import _compiled
-from boostobj.frameworks import _labels_and_weights, _truthy, xgboost_round_model, xgboost_split_count
+from boostobj.frameworks import (
+    _labels_and_weights,
+    _truthy,
+    xgboost_leaf_ids,
+    xgboost_round_model,
+    xgboost_split_count,
+    xgboost_training_margin,
+)
 from boostobj.leaf_refit._shared import leaf_targets, round_leaves
 from boostobj.losses import Loss
 
@@ -181,8 +188,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                 at = round_leaves(entry[2], raw, [(tree.group, np.arange(len(tree.grown)), tree.grown)
                                                   for tree in trees])
             if at is None:  # ask XGBoost, then name each row's leaf by its place in its tree's list
-                leaves = xgb.Booster.__getitem__(self.booster, slice(lo, hi)).predict(data, pred_leaf=True)
-                leaves = np.asarray(leaves, dtype=np.intp).reshape(n, -1)
+                leaves = xgboost_leaf_ids(self.booster, data, lo, hi)
                 at = np.empty_like(leaves)
                 col = 0
                 for t in range(lo, hi):
@@ -197,6 +203,11 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         return entry[0]
 
     def _predict(self, booster: xgb.Booster, data: Any, args: tuple, kwargs: dict) -> Any:
+        if data is self._train and not args and kwargs == _TRAINING_PREDICT:  # XGBoost's call each round
+            out = xgboost_training_margin(booster, data)
+            if out is not None:
+                self._margin, self._cached = self._train_margin, out
+                return self._margin
         bound = _PREDICT.bind(booster, data, *args, **kwargs)
         bound.apply_defaults()
         a = bound.arguments
@@ -262,7 +273,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         lr, lam, cap = (float(tree_param[k]) for k in ("eta", "lambda", "max_delta_step"))
         t = booster.num_boosted_rounds() - 1
         n = dtrain.num_row()
-        after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
+        after = xgboost_training_margin(booster, dtrain)
+        if after is None:
+            after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
         grown, at = self._read_round(booster, dtrain, t, after, tree_param)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
         y = np.asarray(y, dtype=np.float64)
@@ -298,15 +311,23 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             self._splits = splits
             if splits is not None and before is not None and self._gradient is not None:
                 found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param)
-                if found is not None and sum(len(v) for v in found[0]) == splits - before + len(found[0]):
+                n_leaves = splits - before + after.size // n  # the round's: one more than its splits, per tree
+                if found is not None and sum(len(v) for v in found[0]) == n_leaves:
                     return [_RefitTree(k, v, v, None) for k, v in enumerate(found[0])], found[1]
+                if float(tree_param.get("subsample", 1.0)) >= 1.0:
+                    # two leaves of one value look like one: XGBoost names each row's leaf (a pass
+                    # over the rows, on small data less than reading the round's tree); subsampled
+                    # rows grow from zero gradients, so there the model is read instead
+                    ids = xgboost_leaf_ids(booster, dtrain, t, t + 1)
+                    found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param, ids)
+                    if found is not None and sum(len(v) for v in found[0]) == n_leaves:
+                        return [_RefitTree(k, v, v, np.unique(ids[:, k])) for k, v in enumerate(found[0])], found[1]
         self.model_reads += 1
         model = xgboost_round_model(booster, t)
         grown = _xgb_grown(model)
         leaves = round_leaves(self._cached, after, grown)
         if leaves is None:  # not decidable from the cache: ask XGBoost (one pass over the data)
-            one = xgb.Booster.__getitem__(booster, slice(t, t + 1))
-            leaves = np.asarray(one.predict(dtrain, pred_leaf=True), dtype=np.intp).reshape(n, -1)
+            leaves = xgboost_leaf_ids(booster, dtrain, t, t + 1)
         trees, at = [], np.empty_like(leaves)
         for col, (group, nodes, values) in enumerate(grown):
             at[:, col] = _place_by_node(nodes)[leaves[:, col]]
@@ -375,8 +396,8 @@ class _RefitTree(NamedTuple):
     nodes: np.ndarray | None  # their node ids; None until needed when read off the gradients
 
 
-def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tuple,
-                           tree_param: dict) -> tuple[list[np.ndarray], np.ndarray] | None:
+def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tuple, tree_param: dict,
+                           leaf_ids: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray] | None:
     """One round's leaves from XGBoost's cached margins around it and the gradients it grew from.
 
     A row's float32 margin changed by its leaf's value v to within half a
@@ -386,7 +407,9 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
     explain (repeated, as the groups shrink; ``_compiled.group_changes``)
     never splits a leaf, and groups
     two only where their values lie that close (the caller compares the
-    count with the model's). Each group's value is then XGBoost's own
+    count with the model's). ``leaf_ids`` (rows, trees), the round's node
+    ids from ``xgboost_leaf_ids``, group the rows instead, where two leaves
+    share a value. Each group's value is then XGBoost's own
     formula from its gradient sums, ``eta * -T(G) / (H + lambda)`` in
     float32 (T: the L1 threshold ``alpha``; clipped to ``max_delta_step``;
     0 below ``min_child_weight``), and every row must reach its cached
@@ -404,9 +427,13 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
                                    ("eta", "lambda", "alpha", "max_delta_step", "min_child_weight"))
     values, at = [], np.empty(after.shape, dtype=np.intp)
     for k in range(after.shape[1]):
-        change = after[:, k].astype(np.float64) - before[:, k]
-        step = np.spacing(np.abs(after[:, k])).astype(np.float64)  # each row's rounding step
-        place, m = _compiled.group_changes(change, step) or _group_changes_sorted(change, step)
+        if leaf_ids is None:
+            change = after[:, k].astype(np.float64) - before[:, k]
+            step = np.spacing(np.abs(after[:, k])).astype(np.float64)  # each row's rounding step
+            place, m = _compiled.group_changes(change, step) or _group_changes_sorted(change, step)
+        else:  # places by node id, in the order of the ids
+            place = np.unique(leaf_ids[:, k], return_inverse=True)[1].reshape(-1)
+            m = int(place.max()) + 1
         g = np.bincount(place, weights=grad[:, k], minlength=m)
         h = np.bincount(place, weights=hess[:, k], minlength=m)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -505,6 +532,7 @@ def _is_xgb_objective(fobj: Any) -> bool:
 
 
 _PREDICT = inspect.signature(xgb.Booster.predict)
+_TRAINING_PREDICT = {"output_margin": True, "training": True}  # how Booster.boost asks for the margins
 _REFITTING: dict[type, type] = {}
 
 

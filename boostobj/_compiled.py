@@ -384,6 +384,26 @@ def group_changes(change: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, int
     return place, int(groups)
 
 
+def grouped_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int, q: float
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each group's ``q``-quantile of ``values`` by the inverted-CDF rule, and its row count.
+
+    ``weighted.grouped_weighted_quantile`` without weights (the rank
+    ``ceil(q n) - 1`` value of each group's ``n`` rows; NaN for a group
+    without rows), in one compiled pass: the rows are placed by group (a
+    counting sort), then each group's value of that rank is selected
+    (quickselect), linear in the rows where NumPy sorts them or selects
+    group by group from Python. ``groups`` in ``[0, n_groups)``. None without
+    compiled loops.
+    """
+    if not available():
+        return None
+    out, counts = np.empty(n_groups), np.empty(n_groups)
+    _loops._grouped_kth(np.ascontiguousarray(values, dtype=np.float64),
+                        np.ascontiguousarray(groups, dtype=np.intp), float(q), out, counts)
+    return out, counts
+
+
 def nearest_leaves(before: np.ndarray, after: np.ndarray, v: np.ndarray) -> np.ndarray | None:
     """For each row the index of the one value of the sorted ``v`` with ``before + v == after``.
 

@@ -394,3 +394,61 @@ def _group_changes(change, step, low, width, place):
     for i in range(n):
         place[i] = group[keys[slot[i]]]
     return g + 1
+
+
+@_loop(nogil=True, error_model="numpy", cache=True)
+def _select(a, lo, hi, k):
+    # the value of rank k in a[lo:hi] (k absolute), reordering it: quickselect, median of three,
+    # three-way partition (ties end the search)
+    hi -= 1
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        x, y, z = a[lo], a[mid], a[hi]
+        pivot = max(min(x, y), min(max(x, y), z))
+        lt, i, gt = lo, lo, hi
+        while i <= gt:
+            v = a[i]
+            if v < pivot:
+                a[i] = a[lt]
+                a[lt] = v
+                lt += 1
+                i += 1
+            elif v > pivot:
+                a[i] = a[gt]
+                a[gt] = v
+                gt -= 1
+            else:
+                i += 1
+        if k < lt:
+            hi = lt - 1
+        elif k > gt:
+            lo = gt + 1
+        else:
+            return pivot
+    return a[lo]
+
+
+@_loop(nogil=True, error_model="numpy", cache=True)
+def _grouped_kth(values, groups, q, out, counts):
+    n, m = values.shape[0], out.shape[0]
+    count = np.zeros(m, np.int64)
+    for i in range(n):
+        count[groups[i]] += 1
+    start = np.empty(m + 1, np.int64)
+    start[0] = 0
+    for j in range(m):
+        start[j + 1] = start[j] + count[j]
+    fill = start[:m].copy()
+    buf = np.empty(n, np.float64)  # the values, by group (a counting sort)
+    for i in range(n):
+        g = groups[i]
+        buf[fill[g]] = values[i]
+        fill[g] += 1
+    for j in range(m):
+        c = count[j]
+        counts[j] = c
+        if c == 0:
+            out[j] = np.nan
+        else:
+            k = min(max(np.int64(np.ceil(q * c)) - 1, 0), c - 1)
+            out[j] = _select(buf, start[j], start[j] + c, start[j] + k)

@@ -126,9 +126,11 @@ class Quantile(Loss):
         its effect is in ``benchmarks/results/quantile/quality_quantile_xgb<version>.md``.
         """
         alpha = float(self._alphas[k])
+        # unweighted, one compiled pass where there is one (the refit's call each round)
+        found = _compiled.grouped_quantile(residual, leaf, n_leaves, alpha) if weight is None else None
+        q, w = found or grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha, with_totals=True)
         if self.refit_prior == 0:
-            return grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha)
-        q, w = grouped_weighted_quantile(residual, weight, leaf, n_leaves, alpha, with_totals=True)
+            return q
         need = 1.0 / min(alpha, 1.0 - alpha)
         small = w < need
         q[small] *= w[small] / (w[small] + self.refit_prior * need)

@@ -380,8 +380,47 @@ def group_changes(change: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, int
     if not width > 0 or (float(change.max()) - low) / width > 2.0**62:
         return None
     place = np.empty(change.shape[0], dtype=np.intp)
-    groups = _loops._group_changes(change, step, low, width, place)
+    groups = _loops._group_changes(change, step, low, width, _table_size(change.shape[0]), place)
     return place, int(groups)
+
+
+def _table_size(n: int) -> int:
+    """The hash table of ``n`` rows' buckets that never fills: the power of two from 4 n."""
+    return 1 << max(4 * n - 1, 1).bit_length()
+
+
+# The first table of the refit's grouping: a tree's leaves fill a few buckets each, and a small
+# table stays in cache where one of 4 n rows would not
+_FIRST_TABLE = 1 << 12
+
+
+def gradient_leaves(before: np.ndarray, after: np.ndarray, grad: np.ndarray, hess: np.ndarray,
+                    params: tuple[float, float, float, float, float]
+                    ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """One XGBoost tree's leaves from its float32 cached margins around it and its gradients.
+
+    The XGBoost refit's ``_leaves_from_gradients`` for one output in one
+    compiled pass: the margins' changes grouped as ``group_changes``
+    groups them, each group's value by XGBoost's leaf formula from its
+    gradient sums (``params``: eta, lambda, alpha, max_delta_step,
+    min_child_weight), every row checked to reach ``after`` with it. Returns
+    (each row's group, the groups' float32 values), the values None where a
+    row misses; None without compiled loops or where the changes cannot be
+    bucketed (the caller's NumPy route then decides).
+    """
+    if not available() or not before.shape[0]:
+        return None
+    n = before.shape[0]
+    place, values = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.float32)
+    size = min(_FIRST_TABLE, _table_size(n))
+    while True:
+        m = _loops._gradient_leaves(before, after, grad, hess, *params, size, place, values)
+        if m != -1:
+            break
+        size = _table_size(n)  # more buckets than the first table holds: one that cannot fill
+    if m == -3:
+        return None
+    return place, (values[:m].copy() if m >= 0 else None)
 
 
 def grouped_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int, q: float

@@ -331,11 +331,9 @@ def _layout(a: np.ndarray | None) -> tuple | None:
 
 
 @_loop(nogil=True, error_model="numpy", cache=True)
-def _group_changes(change, step, low, width, place):
+def _group_changes(change, step, low, width, size, place):
+    # size: the hash table's, a power of two; -1 where more than half of it would fill
     n = change.shape[0]
-    size = 1
-    while size < 4 * n:
-        size *= 2
     keys = np.full(size, -1, np.int64)  # open addressing: a bucket's id, then its rank
     slot = np.empty(n, np.int64)
     distinct = 0
@@ -345,6 +343,8 @@ def _group_changes(change, step, low, width, place):
         while keys[h] != -1 and keys[h] != b:
             h = (h + 1) & (size - 1)
         if keys[h] == -1:
+            if 2 * (distinct + 1) > size:
+                return -1
             keys[h] = b
             distinct += 1
         slot[i] = h
@@ -452,3 +452,46 @@ def _grouped_kth(values, groups, q, out, counts):
         else:
             k = min(max(np.int64(np.ceil(q * c)) - 1, 0), c - 1)
             out[j] = _select(buf, start[j], start[j] + c, start[j] + k)
+
+
+@_loop(nogil=True, error_model="numpy", cache=True)
+def _gradient_leaves(before, after, grad, hess, eta, lam, alpha, cap, least, size, place, values):
+    # _leaves_from_gradients' NumPy passes in one: the margins' changes grouped, each group's value
+    # by XGBoost's leaf formula, every row checked. Returns the number of groups; -1: the table is
+    # full (call again with a larger size); -2: a row misses its margin; -3: no grouping here
+    n = before.shape[0]
+    change = np.empty(n)
+    step = np.empty(n)
+    low, high, largest = np.inf, -np.inf, 0.0
+    for i in range(n):
+        c = np.float64(after[i]) - np.float64(before[i])
+        a = abs(after[i])
+        # np.spacing(a): the next float32 up, less a (exact), from the bits, which vectorises
+        s = np.float64(_int_bits_as_f32(_f32_bits(a) + np.int32(1)) - a)
+        change[i] = c
+        step[i] = s
+        low = min(low, c)
+        high = max(high, c)
+        largest = max(largest, s)
+    width = largest / 2
+    if not width > 0 or (high - low) / width > 2.0**62:
+        return -3
+    m = _group_changes(change, step, low, width, size, place)
+    if m < 0:
+        return -1
+    g = np.zeros(m)
+    h = np.zeros(m)
+    for i in range(n):  # in row order, as np.bincount sums
+        g[place[i]] += np.float64(grad[i])
+        h[place[i]] += np.float64(hess[i])
+    for j in range(m):
+        w = -np.sign(g[j]) * max(abs(g[j]) - alpha, 0.0) / (h[j] + lam)
+        if cap > 0:
+            w = min(max(w, -cap), cap)
+        if h[j] < least or h[j] <= 0:
+            w = 0.0
+        values[j] = np.float32(w) * np.float32(eta)
+    for i in range(n):
+        if before[i] + values[place[i]] != after[i]:
+            return -2
+    return m

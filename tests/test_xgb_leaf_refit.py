@@ -460,3 +460,41 @@ def test_compiled_grouping_of_margin_changes_never_splits_a_leaf_and_matches_the
     sorted_place, sorted_m = _group_changes_sorted(change, step)
     assert m == sorted_m and np.array_equal(place, sorted_place)
     assert m <= len(np.unique(values[np.unique(leaf)]))
+
+
+@pytest.mark.skipif(not boostobj._compiled.available(), reason="the compiled pass")
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_gradient_leaves_give_the_numpy_passes(monkeypatch, seed):
+    """One compiled loop (grouping, gradient sums, XGBoost's formula, the check of every row) gives
+    what the NumPy passes give: the same places and float32 values, and None where a row misses."""
+    from boostobj import _compiled
+    from boostobj.leaf_refit._xgboost import _leaves_from_gradients
+
+    rng = np.random.default_rng(seed)
+    n, leaves = 3000, int(rng.integers(2, 60))
+    leaf = rng.integers(0, leaves, n)
+    grad = rng.normal(size=n).astype(np.float32)
+    hess = rng.uniform(0.1, 2.0, n).astype(np.float32)
+    params = {"eta": 0.3, "lambda": 1.0, "alpha": float(rng.choice([0.0, 0.5])),
+              "max_delta_step": float(rng.choice([0.0, 0.7])), "min_child_weight": 1.0}
+    g, h = np.bincount(leaf, weights=grad, minlength=leaves), np.bincount(leaf, weights=hess, minlength=leaves)
+    w = -np.sign(g) * np.maximum(np.abs(g) - params["alpha"], 0.0) / (h + params["lambda"])
+    if params["max_delta_step"]:
+        w = np.clip(w, -params["max_delta_step"], params["max_delta_step"])
+    values = np.where(h < 1.0, 0.0, w).astype(np.float32) * np.float32(0.3)  # XGBoost's leaves, as it adds them
+    before = (rng.normal(size=n) * 10.0 ** rng.uniform(-1, 2)).astype(np.float32)
+    after = before + values[leaf]
+    compiled = _leaves_from_gradients(before, after, (grad, hess), params)
+    monkeypatch.setattr(_compiled, "gradient_leaves", lambda *a: None)
+    numpy = _leaves_from_gradients(before, after, (grad, hess), params)
+    # leaves of one value (clipped, or 0 under the L1 threshold) merge into one group, whose sums
+    # may then miss (None both ways); distinct values are all found
+    assert numpy is not None or len(np.unique(values)) < leaves
+    assert (compiled is None) == (numpy is None)
+    if numpy is not None:
+        assert np.array_equal(compiled[1], numpy[1])
+        assert [v.tobytes() for v in compiled[0]] == [v.tobytes() for v in numpy[0]]
+        assert np.array_equal(compiled[0][0][compiled[1][:, 0]], values[leaf])
+    monkeypatch.undo()
+    after[int(rng.integers(n))] += np.float32(1.0)  # a row its leaf does not explain
+    assert _leaves_from_gradients(before, after, (grad, hess), params) is None

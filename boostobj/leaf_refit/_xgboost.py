@@ -426,7 +426,16 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
     eta, lam, alpha, cap, least = (float(tree_param[k]) for k in
                                    ("eta", "lambda", "alpha", "max_delta_step", "min_child_weight"))
     values, at = [], np.empty(after.shape, dtype=np.intp)
+    params = (eta, lam, alpha, cap, least)
     for k in range(after.shape[1]):
+        found = None if leaf_ids is not None else _compiled.gradient_leaves(
+            *(np.ascontiguousarray(a[:, k]) for a in (before, after, grad, hess)), params)
+        if found is not None:  # the passes below in one compiled loop
+            if found[1] is None:
+                return None
+            values.append(found[1])
+            at[:, k] = found[0]
+            continue
         if leaf_ids is None:
             change = after[:, k].astype(np.float64) - before[:, k]
             step = np.spacing(np.abs(after[:, k])).astype(np.float64)  # each row's rounding step

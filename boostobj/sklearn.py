@@ -522,6 +522,22 @@ def _eval_pairs(kwargs: dict) -> list:
     return [eval_set] if isinstance(eval_set, tuple) else list(eval_set or [])
 
 
+class _LGBMObjectiveCall:
+    """What LightGBM's sklearn wrapper of a callable objective does for ours, less its per-call work.
+
+    ``lightgbm.sklearn._ObjectiveFunctionWrapper`` inspects the objective's
+    signature on every call to choose its arguments; a boostobj objective
+    takes all four (labels, margins, weights, groups), so they are passed as
+    that wrapper passes them.
+    """
+
+    def __init__(self, func: Objective):
+        self.func = func
+
+    def __call__(self, preds: np.ndarray, dataset: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        return self.func(dataset.get_label(), preds, dataset.get_weight(), dataset.get_group())
+
+
 class _LGBMMixin:
     """Init score in, baked into the first trees, metric and num_class set."""
 
@@ -534,6 +550,9 @@ class _LGBMMixin:
             for key in _IMBALANCE_KEYS:
                 params.pop(key, None)
         params.update(self._boostobj_extra or {})
+        wrapped = params.get("objective")
+        if stage == "fit" and _ours(getattr(wrapped, "func", None)) is not None:
+            params["objective"] = _LGBMObjectiveCall(wrapped.func)
         return params
 
     def _boostobj_leaf_refit(self, obj: Objective, X: Any, y: Any, kwargs: dict) -> LeafRefit | None:

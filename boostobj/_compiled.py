@@ -448,8 +448,7 @@ def nearest_leaves(before: np.ndarray, after: np.ndarray, v: np.ndarray) -> np.n
 
     The sums in the arrays' dtype (``v`` must have it too; its values
     distinct). None if some row has no such value, or two. Compiled passes
-    (``leaf_refit.leaves_from_sums`` makes ten NumPy passes for it: 56 ms at
-    1M rows).
+    where ``leaf_refit.leaves_from_sums`` makes ten NumPy passes for it.
     """
     if not available():
         return None

@@ -87,7 +87,7 @@ def _weigh(gi, hi, w, i, wk, floor, k):
 def _weigh_impl(gi, hi, w, i, wk, floor, k):
     # chosen by the argument types when compiled: ``wk`` and ``k`` None (no weights, factor
     # 1; RowPass.run passes them so) leave out the multiplies by 1, the same values bit for
-    # bit: focal's row in a warm loop 5% faster
+    # bit and a faster row
     # the clips keep both outputs finite where a large weight (up to float32's largest) or
     # the round's factor overflows float32 (values that fit come out bit for bit the same)
     if isinstance(k, _types.NoneType):  # the rows' own gradients are finite (see _finite32)
@@ -245,8 +245,8 @@ def _rows_margin_blocked(key, y, m, w, wk, p0, p1, p2, y_was, floor, k, g, h):
 # is found by counting the midpoints between consecutive sorted leaf values that lie below
 # the row's score difference: a fixed number of comparisons (the midpoints as a tuple of 7,
 # unrolled; more leaves through an 8 x 7 table of the finer ones, gathered), so the row loop
-# vectorises. A binary search per row is a chain of dependent loads: 20-35 ms at 1M rows,
-# against 2-4 ms for the counts and the check together (measured, 8 and 64 leaves).
+# vectorises, where a binary search per row is a chain of dependent loads (kept for more than
+# 64 leaves).
 
 
 @_loop(nogil=True, error_model="numpy", cache=True)

@@ -12,7 +12,7 @@ It knows nothing about any particular loss. Per dataset (a ``DMatrix`` /
 does not change between rounds: validated and encoded labels, weights folded
 together with the curvature normalisation factor, the start value. Every
 call checks the cache against the current labels and weights (a comparison
-with a private copy, ~0.1 ms per million rows), so ``set_label``,
+with a private copy), so ``set_label``,
 ``set_weight`` and in-place edits are picked up. The framework outputs are
 float32 buffers reused per dataset and per thread, so one objective can train
 several models at once from several threads. The framework paths return
@@ -67,7 +67,7 @@ class _RoundPlan:
 
     Later calls whose margin and labels have the same dtype, shape and
     layout skip the dispatch, state lookups and checks that only depend on
-    those (~0.1 ms per call inside training, a third of the whole call).
+    those, a large part of a call on small data.
     """
 
     __slots__ = ("rows", "own_labels", "shape", "mtype", "ytype", "weight_total", "ring", "turn", "shaped",
@@ -194,7 +194,7 @@ class _DataState:
 
     It keeps a copy of the labels and weights it was built from, as the
     caller gave them: ``matches`` compares the current ones with it (one
-    vectorised comparison, about 0.1 ms per million rows), so labels changed
+    vectorised comparison), so labels changed
     with ``set_label`` / ``set_weight`` or edited in place are never trained
     on stale.
     """
@@ -732,7 +732,7 @@ class Objective:
         Returns (state, labels): the labels, when not None, are still to be
         compared with the state's (``_numpy_grad_hess`` does it in its
         compiled pass over the rows, which reads them anyway, instead of a
-        separate pass here: ~0.15 ms per call on 200k rows inside training).
+        separate pass here).
         """
         y, w = _labels_and_weights(data)
         with self._lock:
@@ -851,7 +851,7 @@ class Objective:
         if block_sums and block_sums[0] is _SCALED:  # the compiled pass applied the factor
             return g, h
         if block_sums and h.ndim == 1 and self._start is None:
-            # the common case in Python floats: ~15 us less per call than the general path
+            # the common case in Python floats, cheaper per call than the general path
             k = _round_factor(state.weight_total(), math.fsum(float(b) for b in block_sums))
             if k is not None:
                 with np.errstate(over="ignore"):

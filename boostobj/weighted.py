@@ -47,7 +47,7 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray | None, gr
     out = np.full(n_groups, np.nan)
     if not len(values):
         return (out, np.zeros(n_groups)) if with_totals else out
-    # NumPy radix-sorts 16-bit integers stably (5x faster than intp)
+    # NumPy radix-sorts 16-bit integers stably, where wider ones take a comparison sort
     small = groups.astype(np.int16) if n_groups <= np.iinfo(np.int16).max else groups
     if weights is None and len(values) <= _SORT_ROWS:
         # without weights the quantile is the ceil(q n)-th smallest of its group: on few rows one

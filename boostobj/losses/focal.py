@@ -195,7 +195,7 @@ class Focal(_BinaryLoss):
 
     @property
     def compiled_row(self):
-        # gamma fixed at compile time: a branch on it per row stops the loop vectorising (15x slower)
+        # gamma fixed at compile time: a branch on it per row stops the loop vectorising
         g = self.gamma
         return _FOCAL_ROWS[int(g)] if g == int(g) and g in _FOCAL_ROWS else _FOCAL_ROWS[-1]
 

@@ -63,8 +63,7 @@ class Quantile(Loss):
 
     Rows near the fit get up to :math:`1/(2\epsilon)`, 20 times the curvature
     at a typical start residual for alpha 0.05 or 0.95, and the mean grows as
-    the fit improves (measured, 200 diabetes rows, alpha 0.05: 3.0 per row at
-    the start, 10.4 after 200 rounds), so the framework paths rescale it to
+    the fit improves (more rows near the fit), so the framework paths rescale it to
     a mean of 1 per row every round (``normalize_per_round``).
 
     A list of increasing alphas gives K outputs trained in one booster; the
@@ -202,15 +201,12 @@ class QuantileRefitGrowth(Quantile):
     shapes the splits. This one is nearly flat (above 0.94 within 4 label
     scales s), as LightGBM's own quantile objective grows its trees, and
     strictly decreasing in |r|, so no two candidate splits tie exactly.
-    Measured against it (LightGBM, 9 levels, heteroscedastic, sinc,
-    Friedman, diabetes; then the extreme levels on diabetes, engel and the
-    heteroscedastic data; ratios to LightGBM's built-in, 5 seeds): the
-    ``Quantile`` guard eps with its level factor over-fits the extreme
-    levels of 309 diabetes rows (eps 8: 1.27-1.32); epsilon = 8 s here was
-    up to 1.107 there; a curvature exactly flat inside the guard made
-    splits tie, and rounding broke the ties differently at another label
-    scale or weight (labels x1000 changed engel's 1% quantile model by up to
-    39%); this one was within 1.012 everywhere it was measured. No
+    Chosen against the alternatives on held-out data at the extreme levels
+    (``benchmarks/results/quantile/``): the ``Quantile`` guard with its
+    level factor over-fits the extreme levels of small data sets, a smaller
+    epsilon does too, and a curvature exactly flat inside the guard makes
+    splits tie, which rounding then breaks differently at another label
+    scale or weight (a model that changes when the labels are rescaled). No
     normalisation: the curvature is at most 1 per unit of weight, so
     ``lambda`` and ``min_child_weight`` count rows (LightGBM's drop-in
     passes weights of mean 1 under the refit; XGBoost's keeps the weights

@@ -94,7 +94,7 @@ class LogCosh(Loss):
         r = t - m
         th = xp.tanh(r)
         # tanh(r)/r -> 1 as r -> 0: adding 1 to both sides where r == 0 keeps
-        # 0/0 out (arithmetic on a 0/1 mask is several times faster than where)
+        # 0/0 out (arithmetic on a 0/1 mask, which costs less than where)
         zero = xp.astype(r == 0, r.dtype)
         h = (th + zero) / (r + zero)
         # tanh(a)/a decreases in a, so evaluating it at max(|r|, guard) is a minimum

@@ -68,6 +68,28 @@ def test_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, weighted, s
         boostobj.weighted._SORT_ROWS = saved
 
 
+@pytest.mark.skipif(not boostobj._compiled.available(), reason="the compiled pass")
+@given(n=st.integers(1, 300), groups=st.integers(1, 9), q=st.floats(0.001, 0.999),
+       seed=st.integers(0, 2**32 - 1), digits=st.integers(0, 3))
+@settings(max_examples=150, deadline=None)
+def test_compiled_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, digits):
+    """The refit's compiled pass (counting sort by group, a selection per group): each group's
+    inverted-CDF quantile and row count, NaN and 0 for a group without rows; ties included."""
+    from boostobj import _compiled
+
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=n).round(digits)
+    g = rng.integers(0, groups, n)
+    out, counts = _compiled.grouped_quantile(v, g, groups, q)
+    for j in range(groups):
+        rows = g == j
+        assert counts[j] == rows.sum()
+        if not rows.any():
+            assert np.isnan(out[j])
+        else:
+            assert out[j] == np.quantile(v[rows], q, method="inverted_cdf")
+
+
 def _check_grouped_quantile(n, groups, q, seed, weighted):
     rng = np.random.default_rng(seed)
     v = rng.normal(size=n).round(1)  # ties

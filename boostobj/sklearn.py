@@ -318,6 +318,7 @@ class _XGBMixin:
             # grow the trees with the loss made for a refit; the record keeps the user's objective
             self.objective = obj.with_loss(obj.base_loss.for_leaf_refit())  # type: ignore[attr-defined]
             self.callbacks = list(callbacks_was or []) + [refit]  # type: ignore[attr-defined]
+            refit._sklearn_objective = self.objective  # type: ignore[attr-defined]
         self._boostobj_extra = extra
         try:
             fit(X, y, sample_weight=sample_weight, **kwargs)

@@ -498,3 +498,32 @@ def test_compiled_gradient_leaves_give_the_numpy_passes(monkeypatch, seed):
     monkeypatch.undo()
     after[int(rng.integers(n))] += np.float32(1.0)  # a row its leaf does not explain
     assert _leaves_from_gradients(before, after, (grad, hess), params) is None
+
+
+@pytest.mark.parametrize("alpha, weighted", [(0.9, False), ([0.1, 0.5, 0.9], False), (0.2, True)])
+def test_drop_in_calls_its_objective_on_the_dmatrix_as_xgboosts_wrapper_would(monkeypatch, alpha, weighted):
+    """The refitting XGBRegressor calls its growth objective on the DMatrix, not through XGBoost's
+    sklearn wrapper (which copies the labels and weights out every round): the model file and
+    the eval history are bit for bit those of the wrapper's call."""
+    from boostobj.leaf_refit import _xgboost
+
+    X, y = skewed(1500, 60)
+    Xv, yv = skewed(300, 61)
+    w = np.random.default_rng(62).uniform(0.2, 3.0, len(y)) if weighted else None
+    update, direct = _xgboost.XGBLeafRefit._update, []
+
+    def through_the_wrapper(self, booster, dtrain, iteration, fobj):
+        direct.append(self._sklearn_objective is not None)
+        self._sklearn_objective = None
+        return update(self, booster, dtrain, iteration, fobj)
+
+    runs = []
+    for wrapper in (False, True):
+        with monkeypatch.context() as m:
+            if wrapper:
+                m.setattr(_xgboost.XGBLeafRefit, "_update", through_the_wrapper)
+            est = XGBRegressor(objective=boostobj.quantile(alpha), n_estimators=30, max_depth=4)
+            est.fit(X, y, sample_weight=w, eval_set=[(Xv, yv)], verbose=False)
+            runs.append((bytes(est.get_booster().save_raw("ubj")), est.evals_result()))
+    assert direct[0]  # the drop-in had set it: the first run called the objective directly
+    assert runs[0] == runs[1]

@@ -137,6 +137,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         # (the objective given as obj=, the one that grows the trees instead): Objective.leaf_refit's
         self.regrow = regrow
         self.booster: xgb.Booster | None = None
+        # the boostobj objective XGBoost's sklearn wrapper calls through its own (labels and weights
+        # copied out of the DMatrix each round), set by the drop-ins: called on the DMatrix instead
+        self._sklearn_objective: Any = None
 
     # -- the callback ------------------------------------------------------------------------------
     def before_training(self, model: xgb.Booster) -> xgb.Booster:
@@ -256,6 +259,8 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                              "training sets mid-training")
         if self.regrow is not None and fobj is self.regrow[0]:
             fobj = self.regrow[1]
+        if self._sklearn_objective is not None:
+            fobj = self._sklearn_objective
         self._margin = self._gradient = None
 
         def grow(margin: np.ndarray, data: xgb.DMatrix) -> Any:

@@ -326,7 +326,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
                     ids = xgboost_leaf_ids(booster, dtrain, t, t + 1)
                     found = _leaves_from_gradients(self._cached, after, self._gradient, tree_param, ids)
                     if found is not None and sum(len(v) for v in found[0]) == n_leaves:
-                        return [_RefitTree(k, v, v, np.unique(ids[:, k])) for k, v in enumerate(found[0])], found[1]
+                        return [_RefitTree(k, v, v, _present(ids[:, k])) for k, v in enumerate(found[0])], found[1]
         self.model_reads += 1
         model = xgboost_round_model(booster, t)
         grown = _xgb_grown(model)
@@ -446,8 +446,9 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
             step = np.spacing(np.abs(after[:, k])).astype(np.float64)  # each row's rounding step
             place, m = _compiled.group_changes(change, step) or _group_changes_sorted(change, step)
         else:  # places by node id, in the order of the ids
-            place = np.unique(leaf_ids[:, k], return_inverse=True)[1].reshape(-1)
-            m = int(place.max()) + 1
+            nodes = _present(leaf_ids[:, k])
+            place = _place_by_node(nodes)[leaf_ids[:, k]]
+            m = len(nodes)
         g = np.bincount(place, weights=grad[:, k], minlength=m)
         h = np.bincount(place, weights=hess[:, k], minlength=m)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -460,6 +461,11 @@ def _leaves_from_gradients(before: np.ndarray, after: np.ndarray, gradient: tupl
         values.append(v)
         at[:, k] = place
     return values, at
+
+
+def _present(ids: np.ndarray) -> np.ndarray:
+    """The distinct node ids in ``ids``, ascending (``np.unique`` without its sort: ids are small)."""
+    return np.flatnonzero(np.bincount(ids))
 
 
 def _place_by_node(nodes: np.ndarray) -> np.ndarray:

@@ -77,3 +77,5 @@ def test_import_time_renders_what_it_measured(imports):
     assert "**0.050 s**" in table and "| huber | 1.50 | 0.50 | 0.100 |" in table
     took, added = imports._run(imports.IMPORT)
     assert 0 < took < 30 and "numba" not in added
+    first_two, next_one = imports._run(imports.FIRST_REFIT)  # the refit's passes run as written
+    assert first_two > next_one > 0

@@ -1,4 +1,4 @@
-"""benchmarks/speed_small.py, speed_memory.py and import_time.py stay runnable and measure what they say."""
+"""benchmarks/speed_small.py, speed_steps.py, speed_memory.py and import_time.py: runnable, measuring what they say."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 @pytest.fixture(scope="module")
 def small():
     yield from load_benchmark(BENCH / "speed_small.py")
+
+
+@pytest.fixture(scope="module")
+def steps():
+    yield from load_benchmark(BENCH / "speed_steps.py")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +62,26 @@ def test_the_refit_variant_really_refits(small, monkeypatch):
     assert calls == []
     small.fit("lightgbm", "quantile(0.9)", "drop-in", X, y, 1, 3)
     assert calls == [0, 1, 2]
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+def test_steps_time_the_refit_inside_a_fit_and_leave_every_function_as_it_was(steps, framework):
+    """Each step's timer sees its calls (the refit once a round), the steps add up to no more than the
+    fit, and the functions it wrapped are the originals again afterwards."""
+    wrapped = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+               for _, owner, name in steps.STEPS[framework]]
+    got = steps.measure_one(framework, 300, 1, rounds=4, reps=2)
+    assert got["calls_per_fit"]["leaf refit, per round"] == 4
+    assert got["calls_per_fit"]["  objective call"] >= 4
+    assert got["steps"]["leaf refit, per round"] > 0 and got["steps"]["update (tree growth)"] > 0
+    top = [label for label, _, _ in steps.STEPS[framework] if not label.startswith(" ")]
+    total = sum(got["steps"][k] for k in top) + got["steps"]["  objective call"] + got["steps"]["rest of the fit"]
+    assert total == pytest.approx(1e3 * got["fit_ms"] / 4, rel=1e-9)  # per round, in microseconds
+    assert got["steps"]["rest of the fit"] > 0  # no step counted twice
+    for owner, name, fn in wrapped:
+        assert (owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)) is fn
+    table = steps.render([got], {"command": "c", "date": "d", "stack": "s", "rounds": 4, "reps": 2})
+    assert f"| {framework} | 300 rows, 1 thr. |" in table and "leaves' quantiles" in table
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS from /proc")

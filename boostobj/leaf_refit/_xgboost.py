@@ -8,9 +8,10 @@ the pending leaves once, when training ends or when something reads the model it
 the binary model in place.
 
 Each round's leaves: on small data, from XGBoost's cached margins around the round and the
-gradients it grew from (``_leaves_from_gradients``), with no read of the model; on larger
-data, or where two leaves cannot be told apart that way, from the round's tree read out of
-the model (``XGBLeafRefit.model_reads`` counts those rounds).
+gradients it grew from (``_leaves_from_gradients``), with no read of the model, and where two
+leaves share a value, with the rows' leaf ids from XGBoost; on larger data, or where rows were
+subsampled, from the round's tree read out of the model (``XGBLeafRefit.model_reads`` counts
+those rounds).
 """
 
 from __future__ import annotations
@@ -305,9 +306,11 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
 
         On up to ``_GRADIENT_ROWS`` rows, from XGBoost's cached margins and
         the round's gradients (``_leaves_from_gradients``), checked against
-        the model's split count; else, or where that check fails, from the
-        round's tree read out of the model (``model_reads`` counts those
-        rounds).
+        the model's split count; where two leaves share a value (fewer
+        groups than leaves), with the rows' leaf ids from XGBoost instead of
+        their margins' changes; else, or where the rows were subsampled,
+        from the round's tree read out of the model (``model_reads`` counts
+        those rounds).
         """
         n = dtrain.num_row()
         limit = _GRADIENT_ROWS if _compiled.available() else min(_GRADIENT_ROWS, _GRADIENT_ROWS_SORTED)

@@ -69,16 +69,18 @@ def test_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, weighted, s
 
 
 @pytest.mark.skipif(not boostobj._compiled.available(), reason="the compiled pass")
-@given(n=st.integers(1, 300), groups=st.integers(1, 9), q=st.floats(0.001, 0.999),
-       seed=st.integers(0, 2**32 - 1), digits=st.integers(0, 3))
+@given(n=st.integers(1, 4000), groups=st.integers(1, 9), q=st.floats(0.0001, 0.9999),
+       seed=st.integers(0, 2**32 - 1), digits=st.integers(0, 3), order=st.sampled_from(["random", "up", "down"]))
 @settings(max_examples=150, deadline=None)
-def test_compiled_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, digits):
-    """The refit's compiled pass (counting sort by group, a selection per group): each group's
-    inverted-CDF quantile and row count, NaN and 0 for a group without rows; ties included."""
+def test_compiled_grouped_quantile_equals_numpy_per_group(n, groups, q, seed, digits, order):
+    """The refit's compiled pass (counting sort by group, a selection per group, which narrows a
+    group of over 600 rows to a sample first): each group's inverted-CDF quantile and row count,
+    NaN and 0 for a group without rows; ties and already ordered rows included."""
     from boostobj import _compiled
 
     rng = np.random.default_rng(seed)
     v = rng.normal(size=n).round(digits)
+    v = {"random": v, "up": np.sort(v), "down": np.sort(v)[::-1]}[order]
     g = rng.integers(0, groups, n)
     out, counts = _compiled.grouped_quantile(v, g, groups, q)
     for j in range(groups):

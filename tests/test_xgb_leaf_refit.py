@@ -527,3 +527,18 @@ def test_drop_in_calls_its_objective_on_the_dmatrix_as_xgboosts_wrapper_would(mo
             runs.append((bytes(est.get_booster().save_raw("ubj")), est.evals_result()))
     assert direct[0]  # the drop-in had set it: the first run called the objective directly
     assert runs[0] == runs[1]
+
+
+def test_leaf_nodes_pair_by_rank_and_refuse_a_tree_whose_leaves_differ():
+    """The writer finds each refit leaf's node by the rank of its grown value among the tree's leaves,
+    and stops rather than write a leaf where the model's values are not those it grew."""
+    from boostobj.leaf_refit._xgboost import _leaf_nodes
+
+    left = np.array([1, 3, -1, -1, -1])  # node 0 splits into 1 (which splits into 3, 4) and 2
+    values = np.array([0.0, 0.0, 0.25, -0.5, 0.125], dtype=np.float32)
+    grown = np.array([0.125, -0.5, 0.25], dtype=np.float32)
+    assert _leaf_nodes(left, values, grown).tolist() == [4, 3, 2]
+    with pytest.raises(RuntimeError, match="could not find"):
+        _leaf_nodes(left, values, np.array([0.125, -0.5, 0.3], dtype=np.float32))
+    with pytest.raises(RuntimeError, match="could not find"):
+        _leaf_nodes(left, values, np.array([0.125, -0.5], dtype=np.float32))

@@ -284,9 +284,9 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             after = xgb.Booster.predict(booster, dtrain, output_margin=True, training=True)
         grown, at = self._read_round(booster, dtrain, t, after, tree_param)
         y, w = _labels_and_weights(dtrain)  # what the objective read this round (no copies)
-        y = np.asarray(y, dtype=np.float64)
         w = np.asarray(w, dtype=np.float64) if np.size(w) else None
-        residual = y.reshape(n, -1) - self._train_margin.reshape(n, -1)  # before this round's tree
+        # before this round's tree; in float64 from the float32 labels in the same pass
+        residual = np.subtract(np.reshape(y, (n, -1)), self._train_margin.reshape(n, -1), dtype=np.float64)
         trees = []
         for col, tree in enumerate(grown):
             place = at[:, col]

@@ -542,3 +542,33 @@ def test_leaf_nodes_pair_by_rank_and_refuse_a_tree_whose_leaves_differ():
         _leaf_nodes(left, values, np.array([0.125, -0.5, 0.3], dtype=np.float32))
     with pytest.raises(RuntimeError, match="could not find"):
         _leaf_nodes(left, values, np.array([0.125, -0.5], dtype=np.float32))
+
+
+@pytest.mark.parametrize("metric", ["mae", None])
+def test_margins_kept_from_the_last_round_are_xgboosts_own(monkeypatch, metric):
+    """The refit hands XGBoost's next round the cached margins it read after the last one, unless a
+    write of the model (a built-in metric writes it every round) reset XGBoost's caches: the model
+    and eval history are bit for bit those of asking XGBoost every round."""
+    from boostobj.leaf_refit import _xgboost
+
+    X, y = skewed(1200, 70)
+    Xv, yv = skewed(300, 71)
+    obj = boostobj.quantile(0.8)
+    refit = _xgboost.XGBLeafRefit._refit
+
+    def asking_every_round(self, booster, dtrain):
+        refit(self, booster, dtrain)
+        self._after = None
+
+    runs = []
+    for kept in (True, False):
+        with monkeypatch.context() as m:
+            if not kept:
+                m.setattr(_xgboost.XGBLeafRefit, "_refit", asking_every_round)
+            d, dv, res = xgb.DMatrix(X, y), xgb.DMatrix(Xv, yv), {}
+            params = {"max_depth": 3, "base_score": float(obj.init_score(y)),
+                      **({"eval_metric": metric} if metric else {"disable_default_eval_metric": 1})}
+            bst = xgb.train(params, d, 20, obj=obj, evals=[(dv, "v"), (d, "t")], callbacks=[obj.leaf_refit()],
+                            evals_result=res, custom_metric=obj.metric, verbose_eval=False)
+            runs.append((bytes(bst.save_raw("ubj")), res))
+    assert runs[0] == runs[1]

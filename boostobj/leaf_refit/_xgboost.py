@@ -162,6 +162,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         self._config: dict | None = None  # the learner's config, parsed; None after a set_param
         self._splits = xgboost_split_count(model)  # the model's split nodes before this round
         self._gradient: tuple | None = None  # what the objective gave XGBoost this round
+        self._after: np.ndarray | None = None  # XGBoost's training margins after the last round
         self.model_reads = 0  # rounds whose trees were read from the model (see _read_round)
         self._class = type(model)
         model.__class__ = _refitting(type(model))
@@ -208,7 +209,10 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
 
     def _predict(self, booster: xgb.Booster, data: Any, args: tuple, kwargs: dict) -> Any:
         if data is self._train and not args and kwargs == _TRAINING_PREDICT:  # XGBoost's call each round
-            out = xgboost_training_margin(booster, data)
+            # XGBoost's cache is what the last refit read after its round, unless a write reset it
+            out, self._after = self._after, None
+            if out is None:
+                out = xgboost_training_margin(booster, data)
             if out is not None:
                 self._margin, self._cached = self._train_margin, out
                 return self._margin
@@ -299,6 +303,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             # eval set too, gets its correction from _correction)
             self._train_margin.reshape(n, -1)[:, tree.group] += refit[place]
         self._pending[t] = trees
+        self._after = after
 
     def _read_round(self, booster: xgb.Booster, dtrain: xgb.DMatrix, t: int, after: np.ndarray,
                     tree_param: dict) -> tuple[list[_RefitTree], np.ndarray]:
@@ -374,6 +379,7 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
         xgb.Booster.load_model(booster, raw)
         xgb.Booster.load_config(booster, config)  # load_model resets the training parameters
         self._pending.clear()
+        self._after = None  # XGBoost's caches start over
         self._sets = weakref.WeakKeyDictionary()  # XGBoost's caches start over from the trees
 
     def _json_with_refit(self, booster: xgb.Booster) -> bytearray:

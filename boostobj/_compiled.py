@@ -430,10 +430,10 @@ def grouped_quantile(values: np.ndarray, groups: np.ndarray, n_groups: int, q: f
     ``weighted.grouped_weighted_quantile`` without weights (the rank
     ``ceil(q n) - 1`` value of each group's ``n`` rows; NaN for a group
     without rows), in one compiled pass: the rows are placed by group (a
-    counting sort), then each group's value of that rank is selected
-    (quickselect), linear in the rows where NumPy sorts them or selects
-    group by group from Python. ``groups`` in ``[0, n_groups)``. None without
-    compiled loops.
+    counting sort), then each group's value of that rank is selected (Floyd
+    and Rivest's selection), linear in the rows where NumPy sorts them or
+    selects group by group from Python. ``groups`` in ``[0, n_groups)``.
+    None without compiled loops.
     """
     if not available():
         return None

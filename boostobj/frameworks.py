@@ -384,6 +384,21 @@ def xgboost_round_model(booster: Any, t: int) -> dict:
     return json.loads(raw)["learner"]["gradient_booster"]["model"]
 
 
+def _xgboost_predict(handle: Any, data: Any, config: ctypes.c_char_p, dtype: Any) -> np.ndarray:
+    """``XGBoosterPredictFromDMatrix`` (the C call behind ``Booster.predict``) on a booster handle.
+
+    Its result in the shape XGBoost gives it, copied out as ``dtype``:
+    XGBoost reuses the buffer at its next predict.
+    """
+    from xgboost.core import _LIB, _check_call, c_bst_ulong
+
+    shape, dims, out = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong(), ctypes.POINTER(ctypes.c_float)()
+    _check_call(_LIB.XGBoosterPredictFromDMatrix(handle, data.handle, config, ctypes.byref(shape),
+                                                 ctypes.byref(dims), ctypes.byref(out)))
+    size = tuple(int(shape[i]) for i in range(dims.value))
+    return np.array(np.ctypeslib.as_array(out, size), dtype=dtype) if all(size) else np.empty(size, dtype)
+
+
 _LEAF_IDS_CONFIG = ctypes.c_char_p(
     b'{"type": 6, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true}')
 
@@ -398,15 +413,11 @@ def xgboost_leaf_ids(booster: Any, data: Any, begin: int, end: int) -> np.ndarra
     where the C calls fail.
     """
     try:
-        from xgboost.core import _LIB, _check_call, c_bst_ulong
+        from xgboost.core import _LIB
 
         handle = _xgboost_slice(booster, begin, end)
         try:
-            shape, dims, out = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong(), ctypes.POINTER(ctypes.c_float)()
-            _check_call(_LIB.XGBoosterPredictFromDMatrix(handle, data.handle, _LEAF_IDS_CONFIG, ctypes.byref(shape),
-                                                         ctypes.byref(dims), ctypes.byref(out)))
-            size = [int(shape[i]) for i in range(dims.value)]
-            leaves = np.ctypeslib.as_array(out, size).astype(np.intp) if all(size) else np.empty(size, np.intp)
+            leaves = _xgboost_predict(handle, data, _LEAF_IDS_CONFIG, np.intp)
         finally:
             _LIB.XGBoosterFree(handle)
     except Exception:  # noqa: BLE001 - an XGBoost whose internals moved: the public route
@@ -432,15 +443,7 @@ def xgboost_training_margin(booster: Any, dtrain: Any) -> np.ndarray | None:
     has trained on (its features checked then); None where the call fails.
     """
     try:
-        from xgboost.core import _LIB, _check_call, c_bst_ulong
-
-        shape, dims, out = ctypes.POINTER(c_bst_ulong)(), c_bst_ulong(), ctypes.POINTER(ctypes.c_float)()
-        _check_call(_LIB.XGBoosterPredictFromDMatrix(booster.handle, dtrain.handle, _TRAINING_MARGIN_CONFIG,
-                                                     ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(out)))
-        size = tuple(int(shape[i]) for i in range(dims.value))
-        if not all(size):
-            return np.empty(size, dtype=np.float32)
-        return np.ctypeslib.as_array(out, size).copy()  # XGBoost reuses the buffer at its next predict
+        return _xgboost_predict(booster.handle, dtrain, _TRAINING_MARGIN_CONFIG, np.float32)
     except Exception:  # noqa: BLE001 - an XGBoost whose internals moved: the caller predicts
         return None
 

@@ -17,7 +17,6 @@ native ``train`` (``native``).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import lightgbm as lgb
@@ -25,7 +24,7 @@ import numpy as np
 import xgboost as xgb
 
 import boostobj
-from benchmarks._common import command, stack, write_results
+from benchmarks._common import fits_main
 from benchmarks.speed import naive_grad_hess
 from boostobj.sklearn import LGBMRegressor, XGBRegressor
 
@@ -130,17 +129,8 @@ def render(results: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1000, 2000, 20000])
-    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--out", default="speed_small", help="results/<out>.md and .json")
-    args = parser.parse_args(argv)
-    results = measure(args.rows, args.threads, args.rounds, args.reps)
-    meta = {"command": command("speed_small", argv), "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds,
-            "reps": args.reps, "stack": stack()}
-    write_results(args.out, {"meta": meta, "results": results}, render(results, meta))
+    fits_main("speed_small", __doc__.splitlines()[0], measure, render, [1000, 2000, 20000], [2, 1], argv)
+
 
 if __name__ == "__main__":
     main()

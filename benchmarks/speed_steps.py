@@ -17,7 +17,6 @@ around each round, callbacks, the data set and the model's record.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import time
 from typing import Any, Callable
@@ -26,7 +25,7 @@ import lightgbm as lgb
 import xgboost as xgb
 
 import boostobj
-from benchmarks._common import command, stack, write_results
+from benchmarks._common import fits_main
 from benchmarks.speed_small import make_data
 from boostobj import objective
 from boostobj.leaf_refit import _lightgbm, _xgboost
@@ -140,17 +139,7 @@ def render(results: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1000, 20000])
-    parser.add_argument("--threads", type=int, nargs="+", default=[2])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--out", default="speed_steps", help="results/<out>.md and .json")
-    args = parser.parse_args(argv)
-    results = measure(args.rows, args.threads, args.rounds, args.reps)
-    meta = {"command": command("speed_steps", argv), "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds,
-            "reps": args.reps, "stack": stack()}
-    write_results(args.out, {"meta": meta, "results": results}, render(results, meta))
+    fits_main("speed_steps", __doc__.splitlines()[0], measure, render, [1000, 20000], [2], argv)
 
 
 if __name__ == "__main__":

@@ -303,7 +303,8 @@ class XGBLeafRefit(xgb.callback.TrainingCallback):
             # eval set too, gets its correction from _correction)
             self._train_margin.reshape(n, -1)[:, tree.group] += refit[place]
         self._pending[t] = trees
-        self._after = after
+        # one array, no second copy of the margins kept between rounds: the next round's before
+        self._cached = self._after = after
 
     def _read_round(self, booster: xgb.Booster, dtrain: xgb.DMatrix, t: int, after: np.ndarray,
                     tree_param: dict) -> tuple[list[_RefitTree], np.ndarray]:
